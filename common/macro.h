@@ -60,6 +60,24 @@ static inline int safe_close(int fd) {
         return -EBADF;
 }
 
+/* free() that returns NULL, for destructors: "return mfree(p);". */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+#define IN_SET(x, first, ...)                                                   \
+        ({                                                                      \
+                const __typeof__(first) _set_[] = { first, __VA_ARGS__ };       \
+                bool _found_ = false;                                           \
+                for (size_t _i_ = 0; _i_ < ELEMENTSOF(_set_); _i_++)            \
+                        if (_set_[_i_] == (x)) {                                \
+                                _found_ = true;                                 \
+                                break;                                          \
+                        }                                                       \
+                _found_;                                                        \
+        })
+
 static inline void freep(void *p) {
         free(*(void **) p);
 }

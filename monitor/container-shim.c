@@ -1,0 +1,643 @@
+/* berthd's side of the shim protocol (docs/shim-protocol.md): spawning a shim, reading its
+ * readiness line, connecting to its control socket, forwarding calls, and noticing its death. */
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+
+#include "bus-error.h"
+#include "container.h"
+#include "fd-util.h"
+#include "log.h"
+#include "manager.h"
+#include "path-util.h"
+
+#define SHIM_CREATE_TIMEOUT_USEC (120 * USEC_PER_SEC)
+
+static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static int on_shim_signal(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+static _noreturn_ void shim_exec(const char *path, char **argv, const int *keep, size_t n_keep) {
+        sigset_t all;
+        int null_fd;
+
+        /* Runs in the forked child: async-signal-safe calls only, no logging. */
+        (void) sigemptyset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+
+        if (setsid() < 0)
+                _exit(126);
+
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
+                _exit(126);
+
+        for (size_t i = 0; i < n_keep; i++)
+                if (keep[i] >= 0 && fd_set_cloexec(keep[i], false) < 0)
+                        _exit(126);
+        (void) close_all_fds_except(keep, n_keep);
+
+        (void) unsetenv("NOTIFY_SOCKET");
+        (void) unsetenv("LISTEN_FDS");
+        (void) unsetenv("LISTEN_PID");
+        (void) unsetenv("LISTEN_FDNAMES");
+        (void) unsetenv("WATCHDOG_USEC");
+        (void) unsetenv("WATCHDOG_PID");
+
+        execv(path, argv);
+        _exit(127);
+}
+
+static int fd_arg(char ***argv, size_t *n, const char *name, int fd) {
+        char *a, *b;
+
+        if (fd < 0)
+                return 0;
+        a = strdup(name);
+        if (!a || asprintf(&b, "%d", fd) < 0) {
+                free(a);
+                return -ENOMEM;
+        }
+        (*argv)[(*n)++] = a;
+        (*argv)[(*n)++] = b;
+        return 0;
+}
+
+static int on_create_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Container *c = userdata;
+
+        log_container(LOG_ERR, c->id, "Shim of '%s' did not get ready in time, killing it.", c->id);
+        free(c->create_error_name);
+        free(c->create_error_message);
+        c->create_error_name = strdup(BERTH_ERROR_TIMEOUT);
+        c->create_error_message = strdup("The shim did not finish creating the container in time.");
+        if (c->shim_pidfd >= 0)
+                (void) pidfd_send_sig(c->shim_pidfd, SIGKILL);
+        return 0;
+}
+
+static void container_create_failed(Container *c) {
+        const char *name = c->create_error_name ?: BERTH_ERROR_SHIM_FAILED;
+        const char *msg = c->create_error_message ?: "The shim exited before the container was created.";
+
+        log_container(LOG_WARNING, c->id, "Creating '%s' failed: %s", c->id, msg);
+        if (c->create_request) {
+                (void) sd_bus_reply_method_errorf(c->create_request, name, "%s", msg);
+                c->create_request = sd_bus_message_unref(c->create_request);
+        }
+
+        /* The shim may have died before cleaning the runtime's state. */
+        (void) container_delete_without_shim(c);
+        container_free(c);
+}
+
+static int ready_parse(Container *c) {
+        char *nl, *sp;
+
+        nl = memchr(c->ready_buf, '\n', c->ready_size);
+        if (!nl)
+                return -EBADMSG;
+        *nl = 0;
+
+        if (strneq(c->ready_buf, SHIM_READY_PREFIX, strlen(SHIM_READY_PREFIX))) {
+                unsigned long pid;
+                char *end;
+
+                errno = 0;
+                pid = strtoul(c->ready_buf + strlen(SHIM_READY_PREFIX), &end, 10);
+                if (errno != 0 || *end != 0 || pid == 0 || pid > INT32_MAX)
+                        return -EBADMSG;
+                c->pid = (pid_t) pid;
+                return 1;
+        }
+
+        if (!strneq(c->ready_buf, SHIM_ERROR_PREFIX, strlen(SHIM_ERROR_PREFIX)))
+                return -EBADMSG;
+
+        sp = strchr(c->ready_buf + strlen(SHIM_ERROR_PREFIX), ' ');
+        if (!sp)
+                return -EBADMSG;
+        *sp = 0;
+        free(c->create_error_name);
+        free(c->create_error_message);
+        c->create_error_name = strdup(c->ready_buf + strlen(SHIM_ERROR_PREFIX));
+        c->create_error_message = strdup(sp + 1);
+        if (!c->create_error_name || !c->create_error_message)
+                return -ENOMEM;
+        return 0;
+}
+
+static int container_created(Container *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *request = TAKE_PTR(c->create_request);
+        int r;
+
+        c->state = CONTAINER_CREATED;
+        c->create_timeout_source = sd_event_source_disable_unref(c->create_timeout_source);
+
+        r = container_attach_shim(c, c->shim_pid);
+        if (r < 0) {
+                log_container_errno(LOG_ERR, c->id, r, "Failed to connect to the shim of '%s': %m", c->id);
+                if (request)
+                        (void) sd_bus_reply_method_errorf(request, BERTH_ERROR_SHIM_FAILED,
+                                                          "Could not connect to the shim of '%s': %s", c->id,
+                                                          strerror(-r));
+                (void) pidfd_send_sig(c->shim_pidfd, SIGKILL);
+                c->deleting = true;
+                return 0;
+        }
+
+        (void) container_export(c);
+        log_container(LOG_INFO, c->id, "Container '%s' created, shim pid %d, init pid %d.", c->id,
+                      (int) c->shim_pid, (int) c->pid);
+
+        if (c->start_after_create)
+                return container_start(c, request);
+        if (request)
+                return sd_bus_reply_method_return(request, "o", c->path);
+        return 0;
+}
+
+static int on_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Container *c = userdata;
+        ssize_t n;
+        int r;
+
+        n = read(fd, c->ready_buf + c->ready_size, sizeof(c->ready_buf) - 1 - c->ready_size);
+        if (n < 0) {
+                if (IN_SET(errno, EAGAIN, EINTR))
+                        return 0;
+                n = 0;
+        }
+        c->ready_size += n;
+        if (n > 0 && !memchr(c->ready_buf, '\n', c->ready_size) && c->ready_size < sizeof(c->ready_buf) - 1)
+                return 0;
+
+        c->ready_source = sd_event_source_disable_unref(c->ready_source);
+        c->ready_fd = safe_close(c->ready_fd);
+
+        r = ready_parse(c);
+        if (r > 0)
+                return container_created(c);
+        if (r == -EBADMSG && !c->create_error_name) {
+                c->create_error_name = strdup(BERTH_ERROR_SHIM_FAILED);
+                c->create_error_message = strdup("The shim exited before the container was created.");
+        }
+        /* The shim exits after an ERROR line; the rest happens when its pidfd fires. */
+        return 0;
+}
+
+static int container_watch_shim(Container *c, pid_t pid) {
+        int r;
+
+        c->shim_pid = pid;
+        c->shim_pidfd = pidfd_open_pid(pid);
+        if (c->shim_pidfd < 0)
+                return c->shim_pidfd;
+
+        r = sd_event_add_io(c->manager->event, &c->shim_pidfd_source, c->shim_pidfd, EPOLLIN, on_shim_exited, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(c->shim_pidfd_source, "shim-pidfd");
+        return 0;
+}
+
+/**
+ * container_spawn_shim() - start the shim of a new container and watch for its READY line
+ * @c: the container; its state directory and container.json exist
+ * @stdio_fds: the caller's Stdin/Stdout/Stderr fds, or -EBADF each
+ */
+int container_spawn_shim(Container *c, const int stdio_fds[3]) {
+        static const char *const stdio_opts[3] = { "--stdin-fd", "--stdout-fd", "--stderr-fd" };
+        Manager *m = c->manager;
+        _cleanup_close_ int ready_read = -EBADF, ready_write = -EBADF;
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *dir = NULL;
+        int pipefd[2], keep[4];
+        size_t n = 0;
+        pid_t pid;
+        int r;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        ready_read = pipefd[0];
+        ready_write = pipefd[1];
+
+        if (asprintf(&dir, "%s/%s", m->state_dir, c->id) < 0)
+                return -ENOMEM;
+
+        argv = calloc(20, sizeof(char *));
+        if (!argv)
+                return -ENOMEM;
+        argv[n++] = strdup("berth-shim");
+        argv[n++] = strdup("--id");
+        argv[n++] = strdup(c->id);
+        argv[n++] = strdup("--state-dir");
+        argv[n++] = TAKE_PTR(dir);
+        for (size_t i = 0; i < n; i++)
+                if (!argv[i])
+                        return -ENOMEM;
+        r = fd_arg(&argv, &n, "--ready-fd", ready_write);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < 3; i++) {
+                r = fd_arg(&argv, &n, stdio_opts[i], stdio_fds[i]);
+                if (r < 0)
+                        return r;
+        }
+        if (log_get_max_level() >= LOG_DEBUG)
+                argv[n++] = strdup("--debug");
+
+        keep[0] = ready_write;
+        for (size_t i = 0; i < 3; i++)
+                keep[i + 1] = stdio_fds[i];
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0)
+                shim_exec(m->shim_path, argv, keep, ELEMENTSOF(keep));
+
+        ready_write = safe_close(ready_write);
+        c->creating = true;
+
+        r = container_watch_shim(c, pid);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                return r;
+        }
+
+        r = fd_set_nonblock(ready_read, true);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(m->event, &c->ready_source, ready_read, EPOLLIN, on_ready, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(c->ready_source, "shim-ready");
+        c->ready_fd = TAKE_FD(ready_read);
+
+        r = sd_event_add_time_relative(m->event, &c->create_timeout_source, CLOCK_MONOTONIC,
+                                       SHIM_CREATE_TIMEOUT_USEC, USEC_PER_SEC, on_create_timeout, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(c->create_timeout_source, "shim-create-timeout");
+
+        log_container(LOG_DEBUG, c->id, "Spawned shim of '%s' as pid %d.", c->id, (int) pid);
+        return 0;
+}
+
+/**
+ * container_attach_shim() - connect to a shim's control socket and listen to its signals
+ * @c: the container
+ * @shim_pid: the shim; watched through a pidfd unless it already is
+ */
+int container_attach_shim(Container *c, pid_t shim_pid) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (c->shim_pidfd < 0) {
+                r = container_watch_shim(c, shim_pid);
+                if (r < 0)
+                        return r;
+        }
+
+        fd = unix_connect_at(c->dir_fd, STATE_FILE_SOCKET);
+        if (fd < 0)
+                return fd;
+
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        (void) sd_bus_set_description(bus, c->id);
+        r = sd_bus_set_fd(bus, fd, fd);
+        if (r < 0)
+                return r;
+        TAKE_FD(fd);
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_match_signal(bus, NULL, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, NULL, on_shim_signal, c);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(bus, c->manager->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+
+        c->shim_bus = TAKE_PTR(bus);
+        return 0;
+}
+
+static int on_shim_exited_signal(Container *c, sd_bus_message *message) {
+        ExitRecord e = {};
+        const char *reason;
+        int oom, r;
+
+        r = sd_bus_message_read(message, "isbt", &e.status, &reason, &oom, &e.finished_at);
+        if (r < 0)
+                return log_container_errno(LOG_WARNING, c->id, r, "Bad Exited signal from shim, ignoring: %m");
+        e.reason = exit_reason_from_string(reason);
+        if (e.reason < 0)
+                e.reason = EXIT_REASON_EXITED;
+        e.oom_killed = oom;
+        if (IN_SET(e.reason, EXIT_REASON_SIGNALED, EXIT_REASON_OOM_KILLED) && e.status > 128)
+                e.signal = e.status - 128;
+
+        container_set_exited(c, &e, true);
+        return 0;
+}
+
+static int on_shim_signal(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+
+        if (sd_bus_message_is_signal(message, SHIM_INTERFACE, "Exited"))
+                return on_shim_exited_signal(c, message);
+        return 0;
+}
+
+static int on_shim_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PendingCall *p = userdata;
+        Container *c = p->container;
+        int r = 0;
+
+        LIST_REMOVE(calls, c->calls, p);
+
+        if (p->done)
+                r = p->done(reply, p, ret_error);
+        else if (p->request) {
+                const sd_bus_error *e = sd_bus_message_get_error(reply);
+                if (e)
+                        r = sd_bus_reply_method_error(p->request, e);
+                else
+                        r = sd_bus_reply_method_return(p->request, NULL);
+        }
+        if (r < 0)
+                log_container_errno(LOG_DEBUG, c->id, r, "Failed to reply, ignoring: %m");
+
+        sd_bus_slot_unref(p->slot);
+        sd_bus_message_unref(p->request);
+        free(p);
+        return 0;
+}
+
+/**
+ * container_shim_call() - call a method on the shim; the reply goes to @done or back to @request
+ * @c: the container
+ * @request: the client's call to answer (may be NULL)
+ * @member: the org.berth.Shim1 method
+ * @done: handler called with the reply and the PendingCall as userdata, or NULL to forward the
+ *        shim's empty reply or error to @request unchanged
+ * @types: signature of the arguments that follow, or NULL
+ */
+int container_shim_call(Container *c, sd_bus_message *request, const char *member,
+                        sd_bus_message_handler_t done, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        PendingCall *p;
+        va_list ap;
+        int r;
+
+        if (!c->shim_bus)
+                return -ENOTCONN;
+
+        r = sd_bus_message_new_method_call(c->shim_bus, &m, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, member);
+        if (r < 0)
+                return r;
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        return r;
+        }
+
+        p = calloc(1, sizeof(PendingCall));
+        if (!p)
+                return -ENOMEM;
+        p->container = c;
+        p->done = done;
+
+        /* The runtime may take a while; the shim enforces its own timeout on it. */
+        r = sd_bus_call_async(c->shim_bus, &p->slot, m, on_shim_reply, p, 300 * USEC_PER_SEC);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        p->request = sd_bus_message_ref(request);
+        LIST_PREPEND(calls, c->calls, p);
+        return 0;
+}
+
+static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PendingCall *p = userdata;
+        Container *c = p->container;
+        const sd_bus_error *e;
+        uint64_t started_at;
+        uint32_t pid;
+        int r;
+
+        c->starting = false;
+
+        e = sd_bus_message_get_error(reply);
+        if (e) {
+                log_container(LOG_WARNING, c->id, "Starting '%s' failed: %s", c->id, e->message);
+                return p->request ? sd_bus_reply_method_error(p->request, e) : 0;
+        }
+
+        r = sd_bus_message_read(reply, "ut", &pid, &started_at);
+        if (r < 0) {
+                log_container_errno(LOG_WARNING, c->id, r, "Bad Start reply from shim: %m");
+                return p->request ? sd_bus_reply_method_errorf(p->request, BERTH_ERROR_SHIM_FAILED,
+                                                               "The shim sent a bad reply.") : 0;
+        }
+
+        container_set_started(c, (pid_t) pid, started_at);
+        if (!p->request)
+                return 0;
+        if (sd_bus_message_is_method_call(p->request, MANAGER_INTERFACE, "CreateContainer"))
+                return sd_bus_reply_method_return(p->request, "o", c->path);
+        return sd_bus_reply_method_return(p->request, NULL);
+}
+
+/**
+ * container_start() - start a created container; @request is answered once it runs
+ * @c: the container, in state created
+ * @request: the client call to answer
+ */
+int container_start(Container *c, sd_bus_message *request) {
+        int r;
+
+        c->starting = true;
+        r = container_shim_call(c, request, "Start", on_start_reply, NULL);
+        if (r < 0) {
+                c->starting = false;
+                return r;
+        }
+        return 0;
+}
+
+static int on_delete_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PendingCall *p = userdata;
+        Container *c = p->container;
+        const sd_bus_error *e;
+
+        e = sd_bus_message_get_error(reply);
+        if (e && !c->removed && c->shim_pidfd >= 0) {
+                c->deleting = false;
+                log_container(LOG_WARNING, c->id, "Deleting '%s' failed: %s", c->id, e->message);
+                return p->request ? sd_bus_reply_method_error(p->request, e) : 0;
+        }
+
+        /* The shim exits right after this reply; the container goes when its pidfd says so,
+         * outside of this bus callback. */
+        c->removed = !e;
+        if (p->request && !c->delete_request)
+                c->delete_request = sd_bus_message_ref(p->request);
+        return 0;
+}
+
+/**
+ * container_delete() - delete a container through its shim; @request is answered once it is gone
+ * @c: the container
+ * @request: the client call to answer
+ * @force: kill a running container first
+ */
+int container_delete(Container *c, sd_bus_message *request, bool force) {
+        int r;
+
+        c->deleting = true;
+        r = container_shim_call(c, request, "Delete", on_delete_reply, "b", force);
+        if (r < 0) {
+                c->deleting = false;
+                return r;
+        }
+        return 0;
+}
+
+static int runtime_force_delete(Container *c) {
+        const ContainerConfig *cfg = c->config;
+        _cleanup_strv_free_ char **argv = NULL;
+        size_t n = 0;
+        int status;
+        pid_t pid;
+
+        if (!cfg || !cfg->runtime)
+                return 0;
+
+        argv = calloc(strv_length(cfg->runtime_args) + 8, sizeof(char *));
+        if (!argv)
+                return -ENOMEM;
+        argv[n++] = strdup(cfg->runtime);
+        argv[n++] = strdup("--root");
+        argv[n++] = strdup(cfg->runtime_root);
+        STRV_FOREACH(a, cfg->runtime_args)
+                argv[n++] = strdup(*a);
+        argv[n++] = strdup("delete");
+        argv[n++] = strdup("--force");
+        argv[n++] = strdup(c->id);
+        for (size_t i = 0; i < n; i++)
+                if (!argv[i])
+                        return -ENOMEM;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                int keep[] = { STDERR_FILENO };
+
+                if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0)
+                        _exit(126);
+                (void) close_all_fds_except(keep, ELEMENTSOF(keep));
+                execv(argv[0], argv);
+                _exit(127);
+        }
+
+        /* A short synchronous wait: this only runs when a shim is gone, which is rare. */
+        if (waitpid(pid, &status, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+/**
+ * container_delete_without_shim() - clean up after a container whose shim is gone
+ * @c: the container
+ *
+ * Removes the runtime's state (which kills leftover processes) and the state directory.
+ */
+int container_delete_without_shim(Container *c) {
+        int r;
+
+        r = runtime_force_delete(c);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to delete runtime state of '%s', ignoring: %m",
+                                    c->id);
+        return container_remove_state(c);
+}
+
+/**
+ * container_shim_lost() - the shim died while the container was not known to have exited
+ * @c: the container
+ */
+void container_shim_lost(Container *c) {
+        ExitRecord e = {
+                .status = 255,
+                .reason = EXIT_REASON_SHIM_LOST,
+                .finished_at = now_usec(CLOCK_REALTIME),
+        };
+        int r;
+
+        /* The shim may have written the exit record just before it died: that one is the truth. */
+        if (c->dir_fd >= 0 && exit_record_load(c->dir_fd, &e) >= 0) {
+                container_set_exited(c, &e, true);
+                return;
+        }
+
+        log_container(LOG_WARNING, c->id, "Shim of '%s' (pid %d) is gone, the container is lost.", c->id,
+                      (int) c->shim_pid);
+
+        r = runtime_force_delete(c);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to delete runtime state, ignoring: %m");
+        if (c->dir_fd >= 0) {
+                r = exit_record_save(c->dir_fd, &e);
+                if (r < 0)
+                        log_container_errno(LOG_WARNING, c->id, r, "Failed to save exit record, ignoring: %m");
+        }
+        container_set_exited(c, &e, true);
+}
+
+static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Container *c = userdata;
+
+        c->shim_pidfd_source = sd_event_source_disable_unref(c->shim_pidfd_source);
+        c->shim_pidfd = safe_close(c->shim_pidfd);
+        c->shim_bus = sd_bus_flush_close_unref(c->shim_bus);
+
+        if (c->creating) {
+                container_create_failed(c);
+                return 0;
+        }
+
+        if (c->deleting) {
+                /* The shim removed everything and exits after replying to Delete; if it died
+                 * before, finish its work. */
+                if (!c->removed)
+                        (void) container_delete_without_shim(c);
+                if (c->delete_request) {
+                        (void) sd_bus_reply_method_return(c->delete_request, NULL);
+                        c->delete_request = sd_bus_message_unref(c->delete_request);
+                }
+                container_remove(c);
+                return 0;
+        }
+
+        if (!c->exited)
+                container_shim_lost(c);
+        c->shim_pid = 0;
+        container_send_changed(c, "ShimPid", NULL);
+        return 0;
+}

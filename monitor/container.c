@@ -1,0 +1,307 @@
+/* The container model: lifetime, state changes, waiters and removal. Its D-Bus face is in
+ * container-dbus.c and its shim plumbing in container-shim.c. */
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "bus-error.h"
+#include "container.h"
+#include "log.h"
+#include "manager.h"
+#include "path-util.h"
+
+/**
+ * container_new() - allocate a container and link it into the manager
+ * @m: the manager
+ * @id: a valid container id
+ * @config: its configuration; ownership passes to the container on success
+ * @ret: the new container
+ */
+int container_new(Manager *m, const char *id, ContainerConfig *config, Container **ret) {
+        _cleanup_(container_freep) Container *c = NULL;
+        int r;
+
+        c = calloc(1, sizeof(Container));
+        if (!c)
+                return -ENOMEM;
+        c->dir_fd = c->shim_pidfd = c->ready_fd = -EBADF;
+        c->state = CONTAINER_UNKNOWN;
+
+        c->id = strdup(id);
+        if (!c->id)
+                return -ENOMEM;
+        r = container_path_new(id, &c->path);
+        if (r < 0)
+                return r;
+
+        c->manager = m;
+        LIST_PREPEND(containers, m->containers, c);
+        c->config = config;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+static void container_fail_pending(Container *c) {
+        LIST_FOREACH_SAFE(calls, p, n, c->calls) {
+                if (p->request)
+                        (void) sd_bus_reply_method_errorf(p->request, BERTH_ERROR_NO_SUCH_CONTAINER,
+                                                          "Container '%s' went away.", c->id);
+                LIST_REMOVE(calls, c->calls, p);
+                sd_bus_slot_unref(p->slot);
+                sd_bus_message_unref(p->request);
+                free(p);
+        }
+
+        LIST_FOREACH_SAFE(waiters, w, n, c->waiters) {
+                if (c->exited)
+                        (void) sd_bus_reply_method_return(w->request, "i", c->exit.status);
+                else
+                        (void) sd_bus_reply_method_errorf(w->request, BERTH_ERROR_NO_SUCH_CONTAINER,
+                                                          "Container '%s' was deleted before it exited.",
+                                                          c->id);
+                LIST_REMOVE(waiters, c->waiters, w);
+                sd_bus_message_unref(w->request);
+                free(w);
+        }
+
+        if (c->delete_request) {
+                (void) sd_bus_reply_method_errorf(c->delete_request, BERTH_ERROR_SHIM_FAILED,
+                                                  "Deleting container '%s' was aborted.", c->id);
+                c->delete_request = sd_bus_message_unref(c->delete_request);
+        }
+
+        if (c->create_request) {
+                (void) sd_bus_reply_method_errorf(c->create_request, BERTH_ERROR_SHIM_FAILED,
+                                                  "Creating container '%s' was aborted.", c->id);
+                c->create_request = sd_bus_message_unref(c->create_request);
+        }
+}
+
+/**
+ * container_free() - unlink and free a container; pending clients get an error reply
+ * @c: the container, may be NULL
+ *
+ * Never touches the shim or the state directory: containers outlive berthd.
+ */
+Container *container_free(Container *c) {
+        if (!c)
+                return NULL;
+
+        container_fail_pending(c);
+
+        if (c->manager)
+                LIST_REMOVE(containers, c->manager->containers, c);
+
+        sd_event_source_disable_unref(c->shim_pidfd_source);
+        sd_event_source_disable_unref(c->ready_source);
+        sd_event_source_disable_unref(c->create_timeout_source);
+        sd_bus_flush_close_unref(c->shim_bus);
+        safe_close(c->shim_pidfd);
+        safe_close(c->ready_fd);
+        safe_close(c->dir_fd);
+        free(c->create_error_name);
+        free(c->create_error_message);
+        container_config_free(c->config);
+        free(c->path);
+        free(c->id);
+        return mfree(c);
+}
+
+/**
+ * container_is_alive() - whether the container's processes may still run
+ * @c: the container
+ */
+bool container_is_alive(const Container *c) {
+        return IN_SET(c->state, CONTAINER_RUNNING, CONTAINER_PAUSED);
+}
+
+/**
+ * container_send_changed() - emit PropertiesChanged for the named properties
+ * @c: the container
+ * @property: first property name, then more, NULL terminated
+ */
+void container_send_changed(Container *c, const char *property, ...) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0;
+        va_list ap;
+        int r;
+
+        if (!c->exported)
+                return;
+
+        va_start(ap, property);
+        for (const char *p = property; p; p = va_arg(ap, const char *)) {
+                char **nl = realloc(l, sizeof(char *) * (n + 2));
+                if (!nl) {
+                        va_end(ap);
+                        (void) log_oom();
+                        return;
+                }
+                l = nl;
+                l[n] = strdup(p);
+                l[++n] = NULL;
+                if (!l[n - 1]) {
+                        va_end(ap);
+                        (void) log_oom();
+                        return;
+                }
+        }
+        va_end(ap);
+
+        r = sd_bus_emit_properties_changed_strv(c->manager->bus, c->path, CONTAINER_INTERFACE, l);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit PropertiesChanged, ignoring: %m");
+}
+
+/**
+ * container_export() - make a created container visible on the bus
+ * @c: the container
+ */
+int container_export(Container *c) {
+        Manager *m = c->manager;
+        int r;
+
+        if (c->exported)
+                return 0;
+
+        c->creating = false;
+        c->exported = true;
+        m->n_containers++;
+
+        r = sd_bus_emit_interfaces_added(m->bus, c->path, CONTAINER_INTERFACE, NULL);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit InterfacesAdded, ignoring: %m");
+        r = sd_bus_emit_signal(m->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerCreated", "so",
+                               c->id, c->path);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerCreated, ignoring: %m");
+        manager_container_count_changed(m);
+        return 0;
+}
+
+/**
+ * container_add_waiter() - reply to @request with the exit status once the container has stopped
+ * @c: the container
+ * @request: a Wait or WaitContainer call
+ */
+int container_add_waiter(Container *c, sd_bus_message *request) {
+        Waiter *w;
+
+        if (c->exited)
+                return sd_bus_reply_method_return(request, "i", c->exit.status);
+
+        w = calloc(1, sizeof(Waiter));
+        if (!w)
+                return -ENOMEM;
+        w->request = sd_bus_message_ref(request);
+        LIST_PREPEND(waiters, c->waiters, w);
+        return 1;
+}
+
+/**
+ * container_set_started() - record that the init process runs
+ * @c: the container
+ * @pid: the init pid
+ * @started_at: when, µs CLOCK_REALTIME
+ */
+void container_set_started(Container *c, pid_t pid, uint64_t started_at) {
+        int r;
+
+        if (c->exited)
+                return;
+
+        c->state = CONTAINER_RUNNING;
+        c->pid = pid;
+        c->started_at = started_at;
+        container_send_changed(c, "State", "Pid", "StartedAt", NULL);
+
+        r = sd_bus_emit_signal(c->manager->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerStarted",
+                               "sou", c->id, c->path, (uint32_t) pid);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerStarted, ignoring: %m");
+        log_container(LOG_INFO, c->id, "Container '%s' started as pid %d.", c->id, (int) pid);
+}
+
+/**
+ * container_set_exited() - record the exit, tell the bus once, and answer every waiter
+ * @c: the container
+ * @e: the exit record
+ * @notify: emit ContainerExited (false when the exit was reported before a restart)
+ */
+void container_set_exited(Container *c, const ExitRecord *e, bool notify) {
+        int r;
+
+        if (c->exited)
+                return;
+
+        c->exited = true;
+        c->exit = *e;
+        c->state = CONTAINER_STOPPED;
+
+        container_send_changed(c, "State", "ExitStatus", "ExitReason", "OOMKilled", "FinishedAt", NULL);
+        if (notify) {
+                r = sd_bus_emit_signal(c->manager->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE,
+                                       "ContainerExited", "soib", c->id, c->path, e->status, e->oom_killed);
+                if (r < 0)
+                        log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerExited, ignoring: %m");
+                log_container(LOG_INFO, c->id, "Container '%s' exited with status %d (%s).", c->id, e->status,
+                              exit_reason_to_string(e->reason));
+        }
+
+        LIST_FOREACH_SAFE(waiters, w, n, c->waiters) {
+                r = sd_bus_reply_method_return(w->request, "i", e->status);
+                if (r < 0)
+                        log_container_errno(LOG_DEBUG, c->id, r, "Failed to answer a waiter, ignoring: %m");
+                LIST_REMOVE(waiters, c->waiters, w);
+                sd_bus_message_unref(w->request);
+                free(w);
+        }
+}
+
+/**
+ * container_remove_state() - remove the state directory and the log berthd chose
+ * @c: the container
+ *
+ * Used when the shim cannot do it itself: a failed create, or a shim that is gone.
+ */
+int container_remove_state(Container *c) {
+        Manager *m = c->manager;
+        int r;
+
+        if (c->config && c->config->log_path_owned && c->config->log_path)
+                if (unlink(c->config->log_path) < 0 && errno != ENOENT)
+                        log_container_errno(LOG_WARNING, c->id, errno, "Failed to remove '%s', ignoring: %m",
+                                            c->config->log_path);
+
+        c->dir_fd = safe_close(c->dir_fd);
+        r = rm_rf_at(m->state_dir_fd, c->id);
+        if (r < 0)
+                return log_container_errno(LOG_WARNING, c->id, r, "Failed to remove state of '%s': %m", c->id);
+        return 0;
+}
+
+/**
+ * container_remove() - the container is gone: tell the bus and free it
+ * @c: the container
+ */
+void container_remove(Container *c) {
+        Manager *m = c->manager;
+        int r;
+
+        if (c->exported) {
+                r = sd_bus_emit_signal(m->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerDeleted", "so",
+                                       c->id, c->path);
+                if (r < 0)
+                        log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerDeleted, ignoring: %m");
+                r = sd_bus_emit_interfaces_removed(m->bus, c->path, CONTAINER_INTERFACE, NULL);
+                if (r < 0)
+                        log_container_errno(LOG_WARNING, c->id, r, "Failed to emit InterfacesRemoved, ignoring: %m");
+                c->exported = false;
+                m->n_containers--;
+                manager_container_count_changed(m);
+                log_container(LOG_INFO, c->id, "Container '%s' deleted.", c->id);
+        }
+
+        container_free(c);
+}

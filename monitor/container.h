@@ -1,0 +1,110 @@
+/* One container as berthd sees it: its configuration, its shim and its state. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "forward.h"
+#include "json-state.h"
+#include "macro.h"
+#include "shim-protocol.h"
+
+#define CONTAINER_OBJECT_PREFIX "/org/berth/Monitor1/container"
+#define CONTAINER_INTERFACE "org.berth.Container1"
+
+/* A call forwarded to the shim on behalf of a client (or of berthd itself, request == NULL). */
+struct PendingCall {
+        Container *container;
+        sd_bus_message *request;
+        sd_bus_slot *slot;
+        sd_bus_message_handler_t done;
+        LIST_FIELDS(PendingCall, calls);
+};
+
+typedef struct Waiter {
+        sd_bus_message *request;
+        LIST_FIELDS(struct Waiter, waiters);
+} Waiter;
+
+struct Container {
+        Manager *manager;
+        char *id;
+        char *path;
+        ContainerConfig *config;
+        int dir_fd;
+
+        ContainerState state;
+        bool creating;          /* shim spawned, not READY yet: hidden from the bus */
+        bool exported;          /* InterfacesAdded sent */
+        bool starting;
+        bool deleting;
+        bool removed;           /* state dir gone, only waiting to be freed */
+
+        pid_t pid;
+        pid_t shim_pid;
+        int shim_pidfd;
+        sd_event_source *shim_pidfd_source;
+        sd_bus *shim_bus;
+
+        /* While creating: the shim's ready pipe and what it said. */
+        int ready_fd;
+        sd_event_source *ready_source;
+        sd_event_source *create_timeout_source;
+        char ready_buf[SHIM_READY_MAX];
+        size_t ready_size;
+        char *create_error_name;
+        char *create_error_message;
+        sd_bus_message *create_request;
+        bool start_after_create;
+        sd_bus_message *delete_request;
+
+        bool exited;
+        ExitRecord exit;
+        uint64_t started_at;
+
+        LIST_FIELDS(Container, containers);
+        PendingCall *calls;
+        Waiter *waiters;
+};
+
+int container_new(Manager *m, const char *id, ContainerConfig *config, Container **ret);
+Container *container_free(Container *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Container *, container_free);
+
+bool container_is_alive(const Container *c);
+int container_export(Container *c);
+void container_send_changed(Container *c, const char *property, ...) __attribute__((sentinel));
+
+int container_add_waiter(Container *c, sd_bus_message *request);
+void container_set_exited(Container *c, const ExitRecord *e, bool notify);
+void container_set_started(Container *c, pid_t pid, uint64_t started_at);
+void container_remove(Container *c);
+
+int container_remove_state(Container *c);
+
+/* container-shim.c */
+int container_spawn_shim(Container *c, const int stdio_fds[3]);
+int container_attach_shim(Container *c, pid_t shim_pid);
+int container_shim_call(Container *c, sd_bus_message *request, const char *member,
+                        sd_bus_message_handler_t done, const char *types, ...);
+int container_start(Container *c, sd_bus_message *request);
+int container_delete(Container *c, sd_bus_message *request, bool force);
+void container_shim_lost(Container *c);
+int container_delete_without_shim(Container *c);
+
+/* container-dbus.c */
+extern const sd_bus_vtable container_vtable[];
+int container_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                          void **found, sd_bus_error *error);
+int container_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                              sd_bus_error *error);
+int container_path_new(const char *id, char **ret);
+int method_container_start(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_container_kill(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_container_delete(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_container_pause(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_container_resume(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_container_wait(sd_bus_message *message, void *userdata, sd_bus_error *error);

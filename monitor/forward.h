@@ -1,0 +1,6 @@
+/* Forward declarations of the monitor's types. */
+#pragma once
+
+typedef struct Manager Manager;
+typedef struct Container Container;
+typedef struct PendingCall PendingCall;

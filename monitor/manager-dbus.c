@@ -1,0 +1,518 @@
+/* The org.berth.Monitor1 interface: CreateContainer, the by-id methods, ListContainers and the
+ * manager's properties. */
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+
+#include "bus-error.h"
+#include "container.h"
+#include "fd-util.h"
+#include "log.h"
+#include "manager.h"
+#include "path-util.h"
+
+/* What CreateContainer was asked, before anything is made. */
+typedef struct CreateOptions {
+        const char *runtime;
+        char **runtime_args;
+        const char *log_driver;
+        const char *log_path;
+        char **labels;
+        int start;
+        int no_pivot_root;
+        int terminal;
+        uint64_t log_max_size;
+        const char *restore_from;
+        int stdio_fds[3];
+} CreateOptions;
+
+static void create_options_done(CreateOptions *o) {
+        o->runtime_args = strv_free(o->runtime_args);
+        o->labels = strv_free(o->labels);
+        for (size_t i = 0; i < 3; i++)
+                o->stdio_fds[i] = safe_close(o->stdio_fds[i]);
+}
+
+/**
+ * manager_get_container_or_error() - look up a container by id, with a named error if missing
+ * @m: the manager
+ * @id: the id from the caller
+ * @ret: the container
+ * @error: set to InvalidId or NoSuchContainer
+ */
+int manager_get_container_or_error(Manager *m, const char *id, Container **ret, sd_bus_error *error) {
+        Container *c;
+
+        if (!container_id_is_valid(id))
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ID, "Invalid container id '%s'.", id);
+
+        c = manager_get_container(m, id);
+        if (!c || !c->exported)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container '%s'.", id);
+
+        *ret = c;
+        return 0;
+}
+
+static int read_strv(sd_bus_message *message, const char *contents, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        bool pairs = streq(contents, "{ss}");
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', contents);
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *a, *b = NULL;
+                char **nl;
+
+                if (pairs)
+                        r = sd_bus_message_read(message, "{ss}", &a, &b);
+                else
+                        r = sd_bus_message_read(message, "s", &a);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+
+                nl = realloc(l, sizeof(char *) * (n + 3));
+                if (!nl)
+                        return -ENOMEM;
+                l = nl;
+                l[n] = strdup(a);
+                l[n + 1] = b ? strdup(b) : NULL;
+                l[n + 2] = NULL;
+                if (!l[n] || (b && !l[n + 1]))
+                        return -ENOMEM;
+                n += b ? 2 : 1;
+        }
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int read_option(sd_bus_message *message, const char *key, CreateOptions *o, sd_bus_error *error) {
+        static const struct {
+                const char *key;
+                const char *type;
+        } table[] = {
+                { "Runtime", "s" }, { "RuntimeArgs", "as" }, { "Terminal", "b" }, { "Stdin", "h" },
+                { "Stdout", "h" }, { "Stderr", "h" }, { "LogDriver", "s" }, { "LogPath", "s" },
+                { "LogMaxSize", "t" }, { "Labels", "a{ss}" }, { "RestoreFrom", "s" }, { "NoPivotRoot", "b" },
+                { "Start", "b" },
+        };
+        const char *contents;
+        int fd, r;
+
+        r = sd_bus_message_peek_type(message, NULL, &contents);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                if (!streq(key, table[i].key))
+                        continue;
+                if (!streq(contents, table[i].type))
+                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                                                 "Option '%s' must be of type '%s', got '%s'.", key,
+                                                 table[i].type, contents);
+                goto known;
+        }
+        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT, "Unknown option '%s'.", key);
+
+known:
+        r = sd_bus_message_enter_container(message, 'v', contents);
+        if (r < 0)
+                return r;
+
+        if (streq(key, "Runtime"))
+                r = sd_bus_message_read(message, "s", &o->runtime);
+        else if (streq(key, "RuntimeArgs"))
+                r = read_strv(message, "s", &o->runtime_args);
+        else if (streq(key, "Labels"))
+                r = read_strv(message, "{ss}", &o->labels);
+        else if (streq(key, "LogDriver"))
+                r = sd_bus_message_read(message, "s", &o->log_driver);
+        else if (streq(key, "LogPath"))
+                r = sd_bus_message_read(message, "s", &o->log_path);
+        else if (streq(key, "LogMaxSize"))
+                r = sd_bus_message_read(message, "t", &o->log_max_size);
+        else if (streq(key, "RestoreFrom"))
+                r = sd_bus_message_read(message, "s", &o->restore_from);
+        else if (streq(key, "Start"))
+                r = sd_bus_message_read(message, "b", &o->start);
+        else if (streq(key, "NoPivotRoot"))
+                r = sd_bus_message_read(message, "b", &o->no_pivot_root);
+        else if (streq(key, "Terminal"))
+                r = sd_bus_message_read(message, "b", &o->terminal);
+        else {
+                size_t idx = streq(key, "Stdin") ? 0 : streq(key, "Stdout") ? 1 : 2;
+
+                r = sd_bus_message_read(message, "h", &fd);
+                if (r >= 0) {
+                        o->stdio_fds[idx] = safe_close(o->stdio_fds[idx]);
+                        o->stdio_fds[idx] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                        if (o->stdio_fds[idx] < 0)
+                                return -errno;
+                }
+        }
+        if (r < 0)
+                return r;
+
+        return sd_bus_message_exit_container(message);
+}
+
+static int read_options(sd_bus_message *message, CreateOptions *o, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *key;
+
+                r = sd_bus_message_enter_container(message, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                r = read_option(message, key, o, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_exit_container(message);
+}
+
+static int check_options(Manager *m, CreateOptions *o, LogDriver *ret_driver, sd_bus_error *error) {
+        LogDriver d = LOG_DRIVER_FILE;
+
+        if (o->terminal)
+                return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED, "Terminal containers are not supported yet.");
+        if (o->restore_from)
+                return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED, "RestoreFrom is not supported yet.");
+        if (o->log_max_size > 0)
+                return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED, "LogMaxSize is not supported yet.");
+        if (o->log_driver) {
+                d = log_driver_from_string(o->log_driver);
+                if (d < 0)
+                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                                                 "Unknown log driver '%s' (known: file, journald, none).",
+                                                 o->log_driver);
+                if (d == LOG_DRIVER_JOURNALD)
+                        return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED,
+                                                 "Log driver 'journald' is not supported yet.");
+        }
+        if (o->log_path && (!path_is_absolute(o->log_path) || !path_is_normalized(o->log_path)))
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                                         "LogPath '%s' is not a normalized absolute path.", o->log_path);
+        if (o->log_path && d == LOG_DRIVER_NONE)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                                         "LogPath makes no sense with log driver 'none'.");
+        if (o->runtime && isempty(o->runtime))
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT, "Runtime must not be empty.");
+        for (char **l = o->labels; l && *l; l++)
+                if (isempty(*l) && (l - o->labels) % 2 == 0)
+                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT, "Label keys must not be empty.");
+
+        *ret_driver = d;
+        return 0;
+}
+
+static int build_config(Manager *m, const char *id, const char *bundle, CreateOptions *o, LogDriver driver,
+                        ContainerConfig **ret, sd_bus_error *error) {
+        _cleanup_(container_config_freep) ContainerConfig *cfg = NULL;
+        const char *runtime = o->runtime ?: m->default_runtime;
+        int r;
+
+        cfg = calloc(1, sizeof(ContainerConfig));
+        if (!cfg)
+                return -ENOMEM;
+
+        r = find_executable(runtime, m->self_dir, &cfg->runtime);
+        if (r < 0)
+                return sd_bus_error_setf(error, BERTH_ERROR_RUNTIME_FAILED,
+                                         "Runtime '%s' not found (looked in $PATH and beside berthd): %s", runtime,
+                                         strerror(-r));
+
+        cfg->id = strdup(id);
+        cfg->bundle = strdup(bundle);
+        if (asprintf(&cfg->runtime_root, "%s/%s", m->state_dir, STATE_RUNTIME_ROOT) < 0 || !cfg->id ||
+            !cfg->bundle)
+                return -ENOMEM;
+        cfg->runtime_args = TAKE_PTR(o->runtime_args);
+        cfg->labels = TAKE_PTR(o->labels);
+        cfg->log_driver = driver;
+        if (driver == LOG_DRIVER_FILE) {
+                if (o->log_path)
+                        cfg->log_path = strdup(o->log_path);
+                else {
+                        cfg->log_path_owned = true;
+                        if (asprintf(&cfg->log_path, "%s/%s.log", m->log_dir, id) < 0)
+                                cfg->log_path = NULL;
+                }
+                if (!cfg->log_path)
+                        return -ENOMEM;
+        }
+        cfg->no_pivot_root = o->no_pivot_root;
+        cfg->terminal = o->terminal;
+        cfg->created_at = now_usec(CLOCK_REALTIME);
+
+        *ret = TAKE_PTR(cfg);
+        return 0;
+}
+
+static int validate_bundle(const char *bundle, sd_bus_error *error) {
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        r = bundle_validate(bundle, NULL, &reason);
+        switch (r) {
+        case 0:
+                return 0;
+        case -EINVAL:
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE,
+                                         "Bundle '%s' is not an absolute path.", bundle);
+        case -ENOENT:
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE,
+                                         "Bundle '%s' does not exist or holds no config.json.", bundle);
+        case -ENOTDIR:
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE, "Bundle '%s' is not a directory.",
+                                         bundle);
+        case -EBADMSG:
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE,
+                                         "config.json in bundle '%s' is not a valid JSON object: %s", bundle,
+                                         reason ?: "parse error");
+        default:
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE, "Bundle '%s' cannot be read: %s",
+                                         bundle, strerror(-r));
+        }
+}
+
+static int make_container_dir(Manager *m, Container *c, sd_bus_error *error) {
+        int r;
+
+        if (mkdirat(m->state_dir_fd, c->id, 0700) < 0) {
+                if (errno == EEXIST)
+                        return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_EXISTS,
+                                                 "State of a container '%s' exists already.", c->id);
+                return log_error_errno(errno, "Failed to create state directory of '%s': %m", c->id);
+        }
+        c->dir_fd = openat(m->state_dir_fd, c->id, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (c->dir_fd < 0)
+                return log_error_errno(errno, "Failed to open state directory of '%s': %m", c->id);
+
+        r = container_config_save(c->dir_fd, c->config);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write container.json of '%s': %m", c->id);
+
+        if (c->config->log_path_owned) {
+                r = mkdir_p(m->log_dir, 0750);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create log directory '%s': %m", m->log_dir);
+        }
+        return 0;
+}
+
+static int method_create_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(create_options_done) CreateOptions o = { .stdio_fds = { -EBADF, -EBADF, -EBADF } };
+        _cleanup_(container_config_freep) ContainerConfig *cfg = NULL;
+        Manager *m = userdata;
+        const char *id, *bundle;
+        LogDriver driver = LOG_DRIVER_FILE;
+        Container *c;
+        int r;
+
+        r = manager_check_caller(m, message, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "ss", &id, &bundle);
+        if (r < 0)
+                return r;
+        if (!container_id_is_valid(id))
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ID,
+                                         "Invalid container id '%s': use 1-128 of [A-Za-z0-9_.-], starting with a "
+                                         "letter or digit.", id);
+        r = read_options(message, &o, error);
+        if (r < 0)
+                return r;
+        if (manager_get_container(m, id))
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_EXISTS, "Container '%s' exists already.", id);
+        r = validate_bundle(bundle, error);
+        if (r < 0)
+                return r;
+        r = check_options(m, &o, &driver, error);
+        if (r < 0)
+                return r;
+        r = build_config(m, id, bundle, &o, driver, &cfg, error);
+        if (r < 0)
+                return r;
+
+        r = container_new(m, id, cfg, &c);
+        if (r < 0)
+                return r;
+        TAKE_PTR(cfg);
+
+        r = make_container_dir(m, c, error);
+        if (r >= 0)
+                r = container_spawn_shim(c, o.stdio_fds);
+        if (r < 0) {
+                if (c->dir_fd >= 0)
+                        (void) container_remove_state(c);
+                container_free(c);
+                return r;
+        }
+
+        c->create_request = sd_bus_message_ref(message);
+        c->start_after_create = o.start;
+        return 1;
+}
+
+/* The by-id methods: look the container up, then do what its own method does. */
+static int method_by_id(sd_bus_message *message, Manager *m, sd_bus_message_handler_t handler,
+                        sd_bus_error *error) {
+        Container *c;
+        const char *id;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &id);
+        if (r < 0)
+                return r;
+        r = manager_get_container_or_error(m, id, &c, error);
+        if (r < 0)
+                return r;
+        return handler(message, c, error);
+}
+
+static int method_start_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_by_id(message, userdata, method_container_start, error);
+}
+
+static int method_kill_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_by_id(message, userdata, method_container_kill, error);
+}
+
+static int method_delete_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_by_id(message, userdata, method_container_delete, error);
+}
+
+static int method_pause_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_by_id(message, userdata, method_container_pause, error);
+}
+
+static int method_resume_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_by_id(message, userdata, method_container_resume, error);
+}
+
+static int method_wait_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_by_id(message, userdata, method_container_wait, error);
+}
+
+static int method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Container *c;
+        const char *id;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &id);
+        if (r < 0)
+                return r;
+        r = manager_get_container_or_error(m, id, &c, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "o", c->path);
+}
+
+static int method_list_containers(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sssuio)");
+        if (r < 0)
+                return r;
+        LIST_FOREACH(containers, c, m->containers) {
+                if (!c->exported)
+                        continue;
+                r = sd_bus_message_append(reply, "(sssuio)", c->id, container_state_to_string(c->state),
+                                          c->config->bundle, (uint32_t) c->pid, c->exited ? c->exit.status : -1,
+                                          c->path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *v = "";
+
+        if (streq(property, "Version"))
+                v = BERTH_VERSION;
+        else if (streq(property, "DefaultRuntime"))
+                v = m->default_runtime;
+        else if (streq(property, "StateDirectory"))
+                v = m->state_dir;
+        return sd_bus_message_append(reply, "s", v);
+}
+
+static int property_get_container_count(sd_bus *bus, const char *path, const char *interface,
+                                        const char *property, sd_bus_message *reply, void *userdata,
+                                        sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "u", (uint32_t) m->n_containers);
+}
+
+/* Methods that change state check the caller themselves (manager_check_caller()), so a
+ * non-root caller gets org.berth.Error.AccessDenied, hence SD_BUS_VTABLE_UNPRIVILEGED everywhere. */
+const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("DefaultRuntime", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("StateDirectory", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ContainerCount", "u", property_get_container_count, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+
+        SD_BUS_METHOD_WITH_ARGS("CreateContainer", SD_BUS_ARGS("s", id, "s", bundle, "a{sv}", options),
+                                SD_BUS_RESULT("o", container), method_create_container,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartContainer", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT, method_start_container,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("KillContainer", SD_BUS_ARGS("s", id, "i", signal, "b", all), SD_BUS_NO_RESULT,
+                                method_kill_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DeleteContainer", SD_BUS_ARGS("s", id, "b", force), SD_BUS_NO_RESULT,
+                                method_delete_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PauseContainer", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT, method_pause_container,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResumeContainer", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT,
+                                method_resume_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("WaitContainer", SD_BUS_ARGS("s", id), SD_BUS_RESULT("i", status),
+                                method_wait_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetContainer", SD_BUS_ARGS("s", id), SD_BUS_RESULT("o", container),
+                                method_get_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListContainers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssuio)", containers),
+                                method_list_containers, SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_ARGS("ContainerCreated", SD_BUS_ARGS("s", id, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ContainerStarted", SD_BUS_ARGS("s", id, "o", path, "u", pid), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ContainerExited", SD_BUS_ARGS("s", id, "o", path, "i", status, "b", oom_killed), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ContainerDeleted", SD_BUS_ARGS("s", id, "o", path), 0),
+        SD_BUS_VTABLE_END
+};

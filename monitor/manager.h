@@ -1,0 +1,50 @@
+/* The monitor: the bus connection, the event loop and the set of containers. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "forward.h"
+#include "macro.h"
+
+#define MANAGER_BUS_NAME "org.berth.Monitor1"
+#define MANAGER_OBJECT_PATH "/org/berth/Monitor1"
+#define MANAGER_INTERFACE "org.berth.Monitor1"
+
+typedef enum BusKind {
+        BUS_KIND_SYSTEM,
+        BUS_KIND_USER,
+        BUS_KIND_ADDRESS,
+} BusKind;
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        BusKind bus_kind;
+        char *bus_address;
+
+        char *state_dir;
+        int state_dir_fd;
+        char *log_dir;
+        char *default_runtime;
+        char *shim_path;
+        char *self_dir;
+
+        Container *containers;
+        unsigned n_containers;  /* exported ones */
+};
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+int manager_startup(Manager *m);
+int manager_run(Manager *m);
+Container *manager_get_container(Manager *m, const char *id);
+void manager_container_count_changed(Manager *m);
+int manager_check_caller(Manager *m, sd_bus_message *message, sd_bus_error *error);
+
+/* manager-dbus.c */
+extern const sd_bus_vtable manager_vtable[];
+int manager_get_container_or_error(Manager *m, const char *id, Container **ret, sd_bus_error *error);
