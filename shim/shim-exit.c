@@ -1,0 +1,219 @@
+/* Reporting the container's exit, in the order the promises need: the init has been reaped, every
+ * output stream reached EOF (or, if some other process keeps a pipe open, 5 s passed and what
+ * was readable got drained), the log is fsync'ed, the exit record is on disk (atomically) -- and
+ * only then is Exited sent to the connected control buses.
+ *
+ * OOM kills are detected through the container's memory cgroup: its oom_kill counter (cgroup v1
+ * memory.oom_control, v2 memory.events) is read right after create and again at exit; if it grew,
+ * the record says oom_killed, and a SIGKILL'ed init gets the reason "oom-killed". The runtime
+ * removes the cgroup only on delete, so it is still there at exit. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "atomic-file.h"
+#include "log.h"
+#include "shim.h"
+
+#define OOM_FILE_MAX 4096
+
+static int oom_read_count(const char *path, uint64_t *ret) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        r = read_full_file_at(AT_FDCWD, path, OOM_FILE_MAX, &text, &size);
+        if (r < 0)
+                return r;
+
+        for (char *line = text; line && *line; ) {
+                char *nl = strchr(line, '\n');
+                uint64_t v;
+
+                if (nl)
+                        *nl = 0;
+                if (sscanf(line, "oom_kill %" SCNu64, &v) == 1) {
+                        *ret = v;
+                        return 0;
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        return -ENODATA;
+}
+
+static bool controllers_have_memory(const char *list) {
+        _cleanup_free_ char *copy = strdup(list);
+        char *save = NULL;
+
+        if (!copy)
+                return false;
+        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save))
+                if (streq(w, "memory"))
+                        return true;
+        return false;
+}
+
+/* The file holding the oom_kill counter of the cgroup @pid is in, or NULL. */
+static char *oom_file_of_pid(pid_t pid) {
+        _cleanup_free_ char *text = NULL, *v2_path = NULL;
+        char proc[64], *path = NULL;
+        size_t size;
+
+        (void) snprintf(proc, sizeof(proc), "/proc/%d/cgroup", (int) pid);
+        if (read_full_file_at(AT_FDCWD, proc, 64 * 1024, &text, &size) < 0)
+                return NULL;
+
+        /* Lines are "ID:CONTROLLERS:PATH"; v1 has the memory controller named, v2 is "0::PATH". */
+        for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+                char *controllers, *cgroup;
+
+                nl = strchr(line, '\n');
+                if (nl)
+                        *nl = 0;
+                controllers = strchr(line, ':');
+                if (!controllers)
+                        continue;
+                cgroup = strchr(++controllers, ':');
+                if (!cgroup)
+                        continue;
+                *cgroup++ = 0;
+
+                if (controllers_have_memory(controllers)) {
+                        if (asprintf(&path, "/sys/fs/cgroup/memory%s/memory.oom_control", cgroup) < 0)
+                                return NULL;
+                        if (access(path, R_OK) >= 0)
+                                return path;
+                        path = mfree(path);
+                } else if (*controllers == 0 && !v2_path)
+                        v2_path = strdup(cgroup);
+        }
+
+        if (!v2_path)
+                return NULL;
+        /* Unified hierarchy, or the v2 part of a hybrid setup. */
+        if (asprintf(&path, "/sys/fs/cgroup%s/memory.events", v2_path) < 0)
+                return NULL;
+        if (access(path, R_OK) >= 0)
+                return path;
+        path = mfree(path);
+        if (asprintf(&path, "/sys/fs/cgroup/unified%s/memory.events", v2_path) < 0)
+                return NULL;
+        if (access(path, R_OK) >= 0)
+                return path;
+        return mfree(path);
+}
+
+/**
+ * shim_oom_setup() - find the container's memory cgroup, for OOM detection at exit
+ * @s: the shim, after create
+ *
+ * Best effort: without it, OOM kills are reported as plain SIGKILLs.
+ */
+void shim_oom_setup(Shim *s) {
+        s->oom_file = oom_file_of_pid(s->init_pid);
+        if (!s->oom_file) {
+                log_container(LOG_DEBUG, s->config->id,
+                              "No memory cgroup found for '%s', OOM kills won't be told apart.",
+                              s->config->id);
+                return;
+        }
+        if (oom_read_count(s->oom_file, &s->oom_kills_at_create) < 0) {
+                s->oom_file = mfree(s->oom_file);
+                return;
+        }
+        log_container(LOG_DEBUG, s->config->id, "Watching '%s' for OOM kills.", s->oom_file);
+}
+
+static void oom_check(Shim *s) {
+        uint64_t n;
+
+        if (!s->oom_file || oom_read_count(s->oom_file, &n) < 0 || n <= s->oom_kills_at_create)
+                return;
+
+        s->exit.oom_killed = true;
+        if (s->exit.reason == EXIT_REASON_SIGNALED && s->exit.signal == SIGKILL)
+                s->exit.reason = EXIT_REASON_OOM_KILLED;
+        log_container(LOG_WARNING, s->config->id, "The kernel's OOM killer killed a process of '%s'.",
+                      s->config->id);
+}
+
+static void exit_report(Shim *s) {
+        int r;
+
+        r = shim_stdio_sync(s);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, s->config->id, r,
+                                    "Failed to sync the log of '%s', ignoring: %m",
+                                    s->config->id);
+
+        oom_check(s);
+
+        r = exit_record_save(s->dir_fd, &s->exit);
+        if (r < 0)
+                log_container_errno(LOG_ERR, s->config->id, r, "Failed to write the exit record of '%s': %m",
+                                    s->config->id);
+
+        s->exit_reported = true;
+        s->state = CONTAINER_STOPPED;
+        log_container(LOG_INFO, s->config->id, "Container '%s' stopped with status %d (%s).", s->config->id,
+                      s->exit.status, exit_reason_to_string(s->exit.reason));
+
+        shim_control_emit_exited(s);
+}
+
+static int on_drain_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
+        Shim *s = userdata;
+
+        log_container(LOG_WARNING, s->config->id,
+                      "Output of '%s' did not end %" PRIu64 " s after its init exited "
+                      "(another process holds it), reporting the exit now.",
+                      s->config->id, SHIM_DRAIN_TIMEOUT_USEC / USEC_PER_SEC);
+        s->drain_timeout_source = sd_event_source_disable_unref(s->drain_timeout_source);
+        shim_stdio_drain(s);
+        shim_exit_check(s);
+        return 0;
+}
+
+/**
+ * shim_exit_check() - report the exit if the init is gone and all output is drained
+ * @s: the shim
+ *
+ * Call whenever one of the two may have changed. Arms the drain timeout when only output is
+ * missing.
+ */
+void shim_exit_check(Shim *s) {
+        int r;
+
+        if (!s->init_exited || s->exit_reported || s->deleted)
+                return;
+
+        if (!shim_stdio_is_drained(s)) {
+                if (s->drain_timeout_source)
+                        return;
+                r = sd_event_add_time_relative(s->event, &s->drain_timeout_source, CLOCK_MONOTONIC,
+                                               SHIM_DRAIN_TIMEOUT_USEC, 0, on_drain_timeout, s);
+                if (r >= 0) {
+                        (void) sd_event_source_set_description(s->drain_timeout_source, "drain-timeout");
+                        return;
+                }
+                log_container_errno(LOG_WARNING, s->config->id, r,
+                                    "Failed to arm the drain timeout, draining now: %m");
+                shim_stdio_drain(s);
+        }
+
+        s->drain_timeout_source = sd_event_source_disable_unref(s->drain_timeout_source);
+        exit_report(s);
+}
+
+/**
+ * shim_exit_done() - release what exit reporting holds
+ * @s: the shim
+ */
+void shim_exit_done(Shim *s) {
+        s->drain_timeout_source = sd_event_source_disable_unref(s->drain_timeout_source);
+        s->oom_file = mfree(s->oom_file);
+}

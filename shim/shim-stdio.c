@@ -1,0 +1,290 @@
+/* The container's stdout and stderr.
+ *
+ * Unless the client passed its own fds, each stream is a pipe the shim owns: the write end goes to
+ * the runtime's create (and so to the container's init), the read end is nonblocking and watched
+ * by the event loop. Every read() (up to 256 KiB) is stamped with one CLOCK_REALTIME reading,
+ * turned into CRI records and appended to the log file with one write loop; the record buffer is
+ * reused, so steady-state logging allocates nothing. A stream is done at EOF, i.e. when every
+ * process holding its write end has gone; shim-exit.c waits for that before reporting the exit. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-journal.h>
+
+#include "fd-util.h"
+#include "log.h"
+#include "shim.h"
+
+/* How many reads one dispatch does at most, so one busy stream can't starve the rest of the loop. */
+#define STREAM_READS_PER_DISPATCH 16
+/* How many reads the final drain does at most (something else may still be writing). */
+#define STREAM_DRAIN_READS_MAX 256
+
+static int write_all(int fd, const char *p, size_t size) {
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+static void log_file_append(Shim *s, CriStream type, const char *data, size_t size) {
+        struct timespec ts;
+        int r;
+
+        if (s->log_fd < 0)
+                return;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        s->cri.size = 0;
+        r = cri_log_format(&s->cri, type, &ts, data, size);
+        if (r >= 0)
+                r = write_all(s->log_fd, s->cri.data, s->cri.size);
+        if (r < 0 && !s->log_write_failed) {
+                s->log_write_failed = true;
+                log_container_errno(LOG_ERR, s->config->id, r,
+                                    "Failed to write to log file '%s', output is lost: %m",
+                                    s->config->log_path);
+        } else if (r >= 0)
+                s->log_write_failed = false;
+}
+
+static void journal_append(Shim *s, CriStream type, const char *data, size_t size) {
+        const char *end = data + size;
+
+        /* One journal entry per line; a trailing piece without newline is an entry of its own. */
+        while (data < end) {
+                const char *nl = memchr(data, '\n', (size_t) (end - data));
+                size_t len = (nl ? nl : end) - data;
+
+                (void) sd_journal_send("MESSAGE=%.*s", (int) len, data,
+                                       "PRIORITY=%d", type == CRI_STREAM_STDERR ? LOG_ERR : LOG_INFO,
+                                       "SYSLOG_IDENTIFIER=%s", s->config->id,
+                                       "CONTAINER_ID=%s", s->config->id,
+                                       "CONTAINER_STREAM=%s", cri_stream_to_string(type),
+                                       NULL);
+                data += len + (nl ? 1 : 0);
+        }
+}
+
+static void stream_consume(Shim *s, CriStream type, const char *data, size_t size) {
+        switch (s->config->log_driver) {
+        case LOG_DRIVER_FILE:
+                log_file_append(s, type, data, size);
+                break;
+        case LOG_DRIVER_JOURNALD:
+                journal_append(s, type, data, size);
+                break;
+        default:
+                /* LOG_DRIVER_NONE: read only so the container never blocks on a full pipe. */
+                break;
+        }
+}
+
+static void stream_close(ShimStream *st) {
+        st->source = sd_event_source_disable_unref(st->source);
+        st->fd = safe_close(st->fd);
+        st->eof = true;
+}
+
+/* One read. Returns 1 if more data may be waiting, 0 if not (or the stream ended). */
+static int stream_read_once(ShimStream *st) {
+        Shim *s = st->shim;
+        ssize_t n;
+
+        n = read(st->fd, s->read_buffer, SHIM_READ_BUFFER_SIZE);
+        if (n < 0) {
+                if (errno == EINTR)
+                        return 1;
+                if (errno == EAGAIN)
+                        return 0;
+                log_container_errno(LOG_WARNING, s->config->id, errno,
+                                    "Failed to read the %s of '%s', closing it: %m",
+                                    cri_stream_to_string(st->type), s->config->id);
+                stream_close(st);
+                return 0;
+        }
+        if (n == 0) {
+                log_container(LOG_DEBUG, s->config->id, "End of %s.", cri_stream_to_string(st->type));
+                stream_close(st);
+                return 0;
+        }
+
+        stream_consume(s, st->type, s->read_buffer, (size_t) n);
+
+        /* A short read emptied the pipe; don't spend a syscall to learn that. */
+        return (size_t) n == SHIM_READ_BUFFER_SIZE;
+}
+
+static int on_stream_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        ShimStream *st = userdata;
+
+        for (unsigned i = 0; i < STREAM_READS_PER_DISPATCH && st->fd >= 0; i++)
+                if (stream_read_once(st) == 0)
+                        break;
+
+        if (st->eof)
+                shim_exit_check(st->shim);
+        return 0;
+}
+
+/**
+ * shim_stdio_setup() - open the log file and create the container's output pipes
+ * @s: the shim, with its config loaded; a stream whose child_fd is set was passed by the client
+ *
+ * Return: 0 or -errno (logged).
+ */
+int shim_stdio_setup(Shim *s) {
+        const ContainerConfig *c = s->config;
+
+        s->read_buffer = malloc(SHIM_READ_BUFFER_SIZE);
+        if (!s->read_buffer)
+                return log_oom();
+
+        if (c->log_driver == LOG_DRIVER_FILE && c->log_path) {
+                /* The parent directory is berthd's to create. */
+                s->log_fd = open(c->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+                if (s->log_fd < 0)
+                        return log_container_errno(LOG_ERR, c->id, errno, "Failed to open log file '%s': %m",
+                                                   c->log_path);
+        }
+
+        for (CriStream t = 0; t < _CRI_STREAM_MAX; t++) {
+                ShimStream *st = &s->streams[t];
+                int pipefd[2];
+
+                if (st->child_fd >= 0) {
+                        /* The client's own fd: the container writes there directly, nothing to log. */
+                        st->eof = true;
+                        continue;
+                }
+
+                if (pipe2(pipefd, O_CLOEXEC) < 0)
+                        return log_container_errno(LOG_ERR, c->id, errno, "Failed to create a pipe: %m");
+                st->fd = pipefd[0];
+                st->child_fd = pipefd[1];
+
+                /* Bigger pipes mean fewer wakeups and a container that rarely waits for us. */
+                if (fcntl(st->fd, F_SETPIPE_SZ, SHIM_PIPE_SIZE) < 0)
+                        log_container_errno(LOG_DEBUG, c->id, errno,
+                                            "Failed to enlarge the %s pipe, ignoring: %m",
+                                            cri_stream_to_string(t));
+
+                if (fd_set_nonblock(st->fd, true) < 0)
+                        return log_container_errno(LOG_ERR, c->id, errno,
+                                                   "Failed to make the %s pipe nonblocking: %m",
+                                                   cri_stream_to_string(t));
+        }
+
+        return 0;
+}
+
+/**
+ * shim_stdio_start() - after create: drop our copies of the container's stdio and watch its output
+ * @s: the shim
+ *
+ * Return: 0 or -errno.
+ */
+int shim_stdio_start(Shim *s) {
+        int r;
+
+        /* Only the container may hold the write ends, else EOF never comes. */
+        s->child_stdin_fd = safe_close(s->child_stdin_fd);
+        for (CriStream t = 0; t < _CRI_STREAM_MAX; t++)
+                s->streams[t].child_fd = safe_close(s->streams[t].child_fd);
+
+        for (CriStream t = 0; t < _CRI_STREAM_MAX; t++) {
+                ShimStream *st = &s->streams[t];
+
+                if (st->fd < 0)
+                        continue;
+
+                r = sd_event_add_io(s->event, &st->source, st->fd, EPOLLIN, on_stream_io, st);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(st->source,
+                                                       t == CRI_STREAM_STDOUT ? "stdout" : "stderr");
+        }
+
+        return 0;
+}
+
+/**
+ * shim_stdio_drain() - read what is readable now and stop waiting for EOF
+ * @s: the shim
+ *
+ * For when the init has exited but some other process keeps a pipe open.
+ */
+void shim_stdio_drain(Shim *s) {
+        for (CriStream t = 0; t < _CRI_STREAM_MAX; t++) {
+                ShimStream *st = &s->streams[t];
+
+                for (unsigned i = 0; i < STREAM_DRAIN_READS_MAX && st->fd >= 0; i++) {
+                        ssize_t n = read(st->fd, s->read_buffer, SHIM_READ_BUFFER_SIZE);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0)
+                                break;
+                        stream_consume(s, st->type, s->read_buffer, (size_t) n);
+                }
+
+                if (st->fd >= 0) {
+                        log_container(LOG_DEBUG, s->config->id, "Stopped waiting for the end of %s.",
+                                      cri_stream_to_string(t));
+                        stream_close(st);
+                }
+        }
+}
+
+/**
+ * shim_stdio_is_drained() - whether all output the shim owns has reached EOF
+ * @s: the shim
+ *
+ * Return: true when no stream can bring more data.
+ */
+bool shim_stdio_is_drained(const Shim *s) {
+        for (CriStream t = 0; t < _CRI_STREAM_MAX; t++)
+                if (s->streams[t].fd >= 0 && !s->streams[t].eof)
+                        return false;
+        return true;
+}
+
+/**
+ * shim_stdio_sync() - make the log file durable
+ * @s: the shim
+ *
+ * Return: 0 or -errno.
+ */
+int shim_stdio_sync(Shim *s) {
+        if (s->log_fd < 0)
+                return 0;
+        if (fdatasync(s->log_fd) < 0)
+                return -errno;
+        return 0;
+}
+
+/**
+ * shim_stdio_done() - release the pipes, the log file and the buffers
+ * @s: the shim
+ */
+void shim_stdio_done(Shim *s) {
+        for (CriStream t = 0; t < _CRI_STREAM_MAX; t++) {
+                ShimStream *st = &s->streams[t];
+
+                st->source = sd_event_source_disable_unref(st->source);
+                st->fd = safe_close(st->fd);
+                st->child_fd = safe_close(st->child_fd);
+        }
+        s->child_stdin_fd = safe_close(s->child_stdin_fd);
+        s->log_fd = safe_close(s->log_fd);
+        s->read_buffer = mfree(s->read_buffer);
+        cri_buffer_done(&s->cri);
+}

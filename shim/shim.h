@@ -1,0 +1,117 @@
+/* berth-shim: one process per container, for the container's whole life (docs/shim-protocol.md).
+ *
+ * The shim is split by concern, as conmon is, around one Shim context:
+ *   shim.c          main(), argument parsing, setup, readiness line, event loop
+ *   shim-runc.c     running the OCI runtime (create, start, kill, pause, resume, delete)
+ *   shim-stdio.c    the container's stdout/stderr pipes and the CRI log file
+ *   shim-reaper.c   SIGCHLD: reaping the init and reparented orphans (the shim is subreaper)
+ *   shim-exit.c     the exit record: written once the init is gone and all output is drained
+ *   shim-control.c  the control socket: org.berth.Shim1 over sd-bus peer-to-peer */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "cri-log.h"
+#include "json-state.h"
+#include "macro.h"
+
+/* One read() from a container pipe takes at most this much. */
+#define SHIM_READ_BUFFER_SIZE (256U * 1024U)
+/* Container pipes are enlarged to this (best effort), so bursts don't block the container. */
+#define SHIM_PIPE_SIZE (1024 * 1024)
+/* How long after the init's exit we wait for EOF on the pipes (another process may hold them). */
+#define SHIM_DRAIN_TIMEOUT_USEC (5 * USEC_PER_SEC)
+/* How long one runtime invocation may take; $BERTH_RUNTIME_TIMEOUT_SEC overrides it. */
+#define SHIM_RUNTIME_TIMEOUT_USEC (60 * USEC_PER_SEC)
+/* How long Delete waits for a killed init to go away. */
+#define SHIM_INIT_KILL_TIMEOUT_USEC (10 * USEC_PER_SEC)
+
+typedef struct Shim Shim;
+
+/* One of the container's output streams, when it goes to a pipe the shim owns. */
+typedef struct ShimStream {
+        Shim *shim;
+        CriStream type;
+        int fd;                         /* read end, nonblocking; -EBADF when not ours or closed */
+        int child_fd;                   /* what the runtime's create gets as stdout/stderr */
+        sd_event_source *source;
+        bool eof;                       /* no more data will come (EOF, error, or drain timeout) */
+} ShimStream;
+
+/* One connection on the control socket. */
+typedef struct ShimBus {
+        Shim *shim;
+        sd_bus *bus;
+        LIST_FIELDS(struct ShimBus, buses);
+} ShimBus;
+
+struct Shim {
+        char *state_dir;                /* absolute path of the container's state directory */
+        int dir_fd;
+        ContainerConfig *config;
+        uint64_t runtime_timeout_usec;
+
+        sd_event *event;
+        sd_event_source *signal_sources[4];    /* SIGCHLD, SIGTERM, SIGINT, SIGHUP */
+
+        /* The container's stdin as given to the runtime's create; closed after it. */
+        int child_stdin_fd;
+        ShimStream streams[_CRI_STREAM_MAX];
+        int log_fd;                     /* the CRI log file, -EBADF unless LOG_DRIVER_FILE */
+        char *read_buffer;              /* SHIM_READ_BUFFER_SIZE bytes */
+        CriBuffer cri;                  /* formatted records, reused for every read */
+        bool log_write_failed;          /* logged once, not for every chunk */
+
+        ContainerState state;
+        pid_t init_pid;                 /* 0 until created */
+        bool init_exited;               /* reaped; exit holds its status */
+        bool exit_reported;             /* the exit file is written and Exited was sent */
+        bool deleted;                   /* Delete removed everything; nothing more is written */
+        ExitRecord exit;
+        uint64_t started_at;
+        sd_event_source *drain_timeout_source;
+        char *oom_file;                 /* memory.oom_control (v1) or memory.events (v2), or NULL */
+        uint64_t oom_kills_at_create;
+
+        int listen_fd;
+        sd_event_source *listen_source;
+        ShimBus *buses;
+};
+
+/* shim-runc.c */
+int shim_runtime_create(Shim *s, sd_bus_error *error);
+int shim_runtime_start(Shim *s, sd_bus_error *error);
+int shim_runtime_kill(Shim *s, int sig, bool all, sd_bus_error *error);
+int shim_runtime_pause(Shim *s, sd_bus_error *error);
+int shim_runtime_resume(Shim *s, sd_bus_error *error);
+int shim_runtime_delete(Shim *s, bool force, sd_bus_error *error);
+int shim_wait_child(pid_t pid, uint64_t timeout_usec, int *ret_wstatus);
+
+/* shim-stdio.c */
+int shim_stdio_setup(Shim *s);
+int shim_stdio_start(Shim *s);
+void shim_stdio_drain(Shim *s);
+bool shim_stdio_is_drained(const Shim *s);
+int shim_stdio_sync(Shim *s);
+void shim_stdio_done(Shim *s);
+
+/* shim-reaper.c */
+int shim_on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata);
+void shim_reap(Shim *s);
+void shim_reap_init(Shim *s, uint64_t timeout_usec);
+
+/* shim-exit.c */
+void shim_oom_setup(Shim *s);
+void shim_exit_check(Shim *s);
+void shim_exit_done(Shim *s);
+
+/* shim-control.c */
+int shim_control_listen(Shim *s);
+void shim_control_emit_started(Shim *s);
+void shim_control_emit_exited(Shim *s);
+void shim_control_flush(Shim *s);
+void shim_control_done(Shim *s);
