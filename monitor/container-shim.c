@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "bus-error.h"
@@ -298,17 +299,31 @@ int container_spawn_shim(Container *c, const int stdio_fds[3]) {
 int container_attach_shim(Container *c, pid_t shim_pid) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_close_ int fd = -EBADF;
+        struct ucred ucred;
+        socklen_t len = sizeof(ucred);
         int r;
+
+        fd = unix_connect_at(c->dir_fd, STATE_FILE_SOCKET);
+        if (fd < 0)
+                return fd;
+
+        /* The pid file may name a recycled pid; the process at the other end of the socket is
+         * the shim for sure. */
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &ucred, &len) < 0)
+                return -errno;
+        if (ucred.pid != shim_pid) {
+                log_container(LOG_WARNING, c->id, "Shim of '%s' is pid %d, not %d as its pid file says.", c->id,
+                              (int) ucred.pid, (int) shim_pid);
+                if (c->shim_pidfd >= 0)
+                        return -ESRCH;
+                shim_pid = ucred.pid;
+        }
 
         if (c->shim_pidfd < 0) {
                 r = container_watch_shim(c, shim_pid);
                 if (r < 0)
                         return r;
         }
-
-        fd = unix_connect_at(c->dir_fd, STATE_FILE_SOCKET);
-        if (fd < 0)
-                return fd;
 
         r = sd_bus_new(&bus);
         if (r < 0)

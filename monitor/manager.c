@@ -254,7 +254,6 @@ static int manager_attach_one(Manager *m, const char *id) {
                         container_shim_lost(c);
                 return 0;
         }
-        c->shim_pid = (pid_t) v;
 
         (void) container_export(c);
         log_container(LOG_INFO, c->id, "Re-attached to container '%s' (%s), shim pid %d.", c->id,
