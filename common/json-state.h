@@ -16,6 +16,8 @@
 #define STATE_FILE_STARTED  "started"
 #define STATE_FILE_SOCKET   "shim.sock"
 #define STATE_FILE_RUNTIME_LOG "log.json"
+/* Written by berthd once ContainerExited went out, so a restart never sends it twice. */
+#define STATE_FILE_REPORTED "reported"
 /* Directory below the state directory used as the runtime's --root. Ids never start with '.'. */
 #define STATE_RUNTIME_ROOT  ".runtime"
 

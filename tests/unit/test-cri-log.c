@@ -1,0 +1,305 @@
+/* Unit tests for common/cri-log.c: timestamps, F/P records, and the round trip that matters most:
+ * random binary data cut into random chunks, formatted, parsed back and concatenated, gives back the
+ * exact bytes. */
+
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cri-log.h"
+#include "macro.h"
+
+#define TS_ZERO "1970-01-01T00:00:00.000000000Z"
+
+static const struct timespec ts_zero = { 0, 0 };
+
+/* Formats one chunk into a fresh NUL-terminated string. */
+static char *format_one(CriStream stream, const struct timespec *ts, const char *data, size_t size) {
+        CriBuffer b = {};
+        char *s;
+
+        ck_assert_int_eq(cri_log_format(&b, stream, ts, data, size), 0);
+        s = malloc(b.size + 1);
+        ck_assert_ptr_nonnull(s);
+        if (b.size > 0)
+                memcpy(s, b.data, b.size);
+        s[b.size] = '\0';
+        cri_buffer_done(&b);
+        return s;
+}
+
+/* --- timestamps ------------------------------------------------------------------------------ */
+
+START_TEST(test_cri_log_timestamp) {
+        static const struct {
+                struct timespec ts;
+                const char *text;
+        } cases[] = {
+                { { 0, 0 }, TS_ZERO },
+                { { 1700000000, 123456789 }, "2023-11-14T22:13:20.123456789Z" },
+                { { 1700000000, 1 }, "2023-11-14T22:13:20.000000001Z" },
+                { { 1700000001, 999999999 }, "2023-11-14T22:13:21.999999999Z" },
+                { { 951782400, 500000000 }, "2000-02-29T00:00:00.500000000Z" },
+                { { 4102444799, 0 }, "2099-12-31T23:59:59.000000000Z" },
+                { { 1700000000, 123456789 }, "2023-11-14T22:13:20.123456789Z" },       /* cache again */
+        };
+        char buf[CRI_TIMESTAMP_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                memset(buf, 'X', sizeof(buf));
+                ck_assert_uint_eq(cri_format_timestamp(&cases[i].ts, buf), strlen(cases[i].text));
+                ck_assert_str_eq(buf, cases[i].text);
+        }
+}
+END_TEST
+
+START_TEST(test_cri_log_timestamp_now) {
+        char buf[CRI_TIMESTAMP_MAX];
+        struct timespec ts;
+        struct tm tm;
+        size_t n;
+
+        ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &ts), 0);
+        n = cri_format_timestamp(&ts, buf);
+        ck_assert_uint_eq(n, 30);
+        ck_assert_ptr_nonnull(strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm));
+        ck_assert_int_eq(buf[19], '.');
+        ck_assert_int_eq(buf[29], 'Z');
+        ck_assert_int_eq(strtol(buf + 20, NULL, 10), ts.tv_nsec);
+        ck_assert_str_eq(cri_stream_to_string(CRI_STREAM_STDOUT), "stdout");
+        ck_assert_str_eq(cri_stream_to_string(CRI_STREAM_STDERR), "stderr");
+        ck_assert_ptr_null(cri_stream_to_string(_CRI_STREAM_MAX));
+}
+END_TEST
+
+/* --- formatting ------------------------------------------------------------------------------ */
+
+START_TEST(test_cri_log_format_records) {
+        static const struct {
+                CriStream stream;
+                const char *in, *out;
+        } cases[] = {
+                { CRI_STREAM_STDOUT, "hello\n", TS_ZERO " stdout F hello\n" },
+                { CRI_STREAM_STDERR, "partial", TS_ZERO " stderr P partial\n" },
+                { CRI_STREAM_STDOUT, "a\nbb\nccc", TS_ZERO " stdout F a\n" TS_ZERO " stdout F bb\n"
+                                                   TS_ZERO " stdout P ccc\n" },
+                { CRI_STREAM_STDOUT, "one\ntwo\n", TS_ZERO " stdout F one\n" TS_ZERO " stdout F two\n" },
+                { CRI_STREAM_STDOUT, "\n", TS_ZERO " stdout F \n" },
+                { CRI_STREAM_STDERR, "\n\nx\n\n", TS_ZERO " stderr F \n" TS_ZERO " stderr F \n"
+                                                 TS_ZERO " stderr F x\n" TS_ZERO " stderr F \n" },
+                { CRI_STREAM_STDOUT, " spaces  \t\r\n", TS_ZERO " stdout F  spaces  \t\r\n" },
+                { CRI_STREAM_STDOUT, "", "" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *s = NULL;
+
+                s = format_one(cases[i].stream, &ts_zero, cases[i].in, strlen(cases[i].in));
+                ck_assert_str_eq(s, cases[i].out);
+        }
+}
+END_TEST
+
+START_TEST(test_cri_log_format_appends) {
+        CriBuffer b = {};
+        struct timespec ts1 = { 1700000000, 5 };
+
+        ck_assert_int_eq(cri_log_format(&b, CRI_STREAM_STDOUT, &ts_zero, "ab", 2), 0);
+        ck_assert_int_eq(cri_log_format(&b, CRI_STREAM_STDOUT, &ts1, "c\nd", 3), 0);
+        ck_assert_int_eq(cri_log_format(&b, CRI_STREAM_STDERR, &ts1, NULL, 0), 0);
+        ck_assert_int_eq(cri_log_format(&b, _CRI_STREAM_MAX, &ts1, "x", 1), -EINVAL);
+        ck_assert_mem_eq(b.data,
+                         TS_ZERO " stdout P ab\n"
+                         "2023-11-14T22:13:20.000000005Z stdout F c\n"
+                         "2023-11-14T22:13:20.000000005Z stdout P d\n",
+                         b.size);
+        ck_assert_uint_eq(b.size, strlen(TS_ZERO " stdout P ab\n") + 2 * strlen(TS_ZERO " stdout F c\n"));
+        cri_buffer_done(&b);
+        ck_assert_ptr_null(b.data);
+        ck_assert_uint_eq(b.size, 0);
+        ck_assert_uint_eq(b.allocated, 0);
+
+        /* NULL timestamp: the current time. */
+        ck_assert_int_eq(cri_log_format(&b, CRI_STREAM_STDOUT, NULL, "x\n", 2), 0);
+        ck_assert_uint_eq(b.size, 30 + strlen(" stdout F x\n"));
+        cri_buffer_done(&b);
+}
+END_TEST
+
+/* --- parsing --------------------------------------------------------------------------------- */
+
+START_TEST(test_cri_log_parse_good) {
+        static const struct {
+                const char *line;
+                CriStream stream;
+                bool partial;
+                const char *payload;
+        } cases[] = {
+                { TS_ZERO " stdout F hello world", CRI_STREAM_STDOUT, false, "hello world" },
+                { TS_ZERO " stderr P part", CRI_STREAM_STDERR, true, "part" },
+                { TS_ZERO " stdout F ", CRI_STREAM_STDOUT, false, "" },
+                { TS_ZERO " stdout F", CRI_STREAM_STDOUT, false, "" },
+                { TS_ZERO " stderr P", CRI_STREAM_STDERR, true, "" },
+                { TS_ZERO " stdout F  lead", CRI_STREAM_STDOUT, false, " lead" },
+                { TS_ZERO " stdout F F P stdout", CRI_STREAM_STDOUT, false, "F P stdout" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                CriRecord r;
+
+                ck_assert_int_eq(cri_log_parse_line(cases[i].line, strlen(cases[i].line), &r), 0);
+                ck_assert_uint_eq(r.timestamp_size, strlen(TS_ZERO));
+                ck_assert_mem_eq(r.timestamp, TS_ZERO, r.timestamp_size);
+                ck_assert_int_eq(r.stream, cases[i].stream);
+                ck_assert_int_eq(r.partial, cases[i].partial);
+                ck_assert_uint_eq(r.payload_size, strlen(cases[i].payload));
+                ck_assert_mem_eq(r.payload, cases[i].payload, r.payload_size);
+        }
+
+        /* Only size bytes are looked at. */
+        {
+                const char line[] = TS_ZERO " stdout F abc\nmore";
+                CriRecord r;
+
+                ck_assert_int_eq(cri_log_parse_line(line, strlen(TS_ZERO " stdout F abc"), &r), 0);
+                ck_assert_uint_eq(r.payload_size, 3);
+        }
+}
+END_TEST
+
+START_TEST(test_cri_log_parse_bad) {
+        static const char *const bad[] = {
+                "",
+                " ",
+                TS_ZERO,
+                TS_ZERO " ",
+                TS_ZERO " stdout",
+                TS_ZERO " stdout ",
+                TS_ZERO " stdin F x",
+                TS_ZERO " STDOUT F x",
+                TS_ZERO " stdout X x",
+                TS_ZERO " stdout Fx",
+                TS_ZERO " stdout f x",
+                TS_ZERO " stdoutF x",
+                TS_ZERO "  stdout F x",
+                " stdout F x",
+                "stdout F x",
+        };
+        CriRecord r = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_msg(cri_log_parse_line(bad[i], strlen(bad[i]), &r) == -EBADMSG, "accepted: '%s'",
+                              bad[i]);
+        ck_assert_ptr_null(r.timestamp);
+}
+END_TEST
+
+/* --- round trip ------------------------------------------------------------------------------ */
+
+/* Parses a whole formatted log and appends the reconstructed stream of the given kind to out. */
+static void reconstruct(const char *log, size_t size, CriStream want, char *out, size_t *out_size) {
+        const char *p = log, *end = log + size;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                CriRecord r;
+
+                ck_assert_ptr_nonnull(nl);
+                ck_assert_int_eq(cri_log_parse_line(p, (size_t) (nl - p), &r), 0);
+                if (r.stream == want) {
+                        memcpy(out + *out_size, r.payload, r.payload_size);
+                        *out_size += r.payload_size;
+                        if (!r.partial)
+                                out[(*out_size)++] = '\n';
+                }
+                p = nl + 1;
+        }
+}
+
+START_TEST(test_cri_log_roundtrip_random) {
+        const size_t total = 1024 * 1024;
+        _cleanup_free_ char *out = NULL, *err = NULL, *back_out = NULL, *back_err = NULL;
+        size_t n_out = 0, n_err = 0, pos_out = 0, pos_err = 0;
+        unsigned seed = (unsigned) _i * 7919 + 1;
+        CriBuffer log = {};
+
+        out = malloc(total);
+        err = malloc(total);
+        back_out = malloc(total);
+        back_err = malloc(total);
+        ck_assert(out && err && back_out && back_err);
+
+        /* Binary data with NULs, CRs, spaces and runs of newlines (about one byte in 16 is '\n'). */
+        for (size_t i = 0; i < total; i++) {
+                unsigned v = (unsigned) rand_r(&seed);
+                out[i] = (v & 0xf00) == 0 ? '\n' : (char) (v & 0xff);
+                err[i] = (v & 0xf0000) == 0 ? '\n' : (char) ((v >> 20) & 0xff);
+        }
+        if (_i == 1) {
+                out[total - 1] = '\n';          /* ends with a complete line */
+                err[total - 1] = 'x';           /* ends in the middle of one */
+        }
+
+        /* Interleave the two streams in random chunks of 1 byte to 64 KiB. */
+        while (pos_out < total || pos_err < total) {
+                unsigned v = (unsigned) rand_r(&seed);
+                bool use_out = pos_err >= total || (pos_out < total && (v & 1));
+                size_t *pos = use_out ? &pos_out : &pos_err;
+                size_t chunk = v % 3 == 0 ? 1 + v % 16 : 1 + (v >> 4) % 65536;
+                struct timespec ts = { 1700000000 + (time_t) (*pos / 4096), (long) (v % 1000000000) };
+
+                chunk = MIN(chunk, total - *pos);
+                ck_assert_int_eq(cri_log_format(&log, use_out ? CRI_STREAM_STDOUT : CRI_STREAM_STDERR, &ts,
+                                                (use_out ? out : err) + *pos, chunk), 0);
+                *pos += chunk;
+        }
+
+        reconstruct(log.data, log.size, CRI_STREAM_STDOUT, back_out, &n_out);
+        reconstruct(log.data, log.size, CRI_STREAM_STDERR, back_err, &n_err);
+        ck_assert_uint_eq(n_out, total);
+        ck_assert_uint_eq(n_err, total);
+        ck_assert(memcmp(back_out, out, total) == 0);
+        ck_assert(memcmp(back_err, err, total) == 0);
+
+        cri_buffer_done(&log);
+}
+END_TEST
+
+static Suite *cri_log_suite(void) {
+        Suite *s = suite_create("cri-log");
+        TCase *tc;
+
+        tc = tcase_create("timestamp");
+        tcase_add_test(tc, test_cri_log_timestamp);
+        tcase_add_test(tc, test_cri_log_timestamp_now);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("format");
+        tcase_add_test(tc, test_cri_log_format_records);
+        tcase_add_test(tc, test_cri_log_format_appends);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("parse");
+        tcase_add_test(tc, test_cri_log_parse_good);
+        tcase_add_test(tc, test_cri_log_parse_bad);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("roundtrip");
+        tcase_add_loop_test(tc, test_cri_log_roundtrip_random, 0, 4);
+        tcase_set_timeout(tc, 120);
+        suite_add_tcase(s, tc);
+
+        return s;
+}
+
+int main(void) {
+        SRunner *sr = srunner_create(cri_log_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_ENV);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
