@@ -152,7 +152,7 @@ static int container_created(Container *c) {
                 return 0;
         }
 
-        (void) container_export(c);
+        (void) container_export(c, true);
         log_container(LOG_INFO, c->id, "Container '%s' created, shim pid %d, init pid %d.", c->id,
                       (int) c->shim_pid, (int) c->pid);
 
@@ -288,6 +288,60 @@ int container_spawn_shim(Container *c, const int stdio_fds[3]) {
         (void) sd_event_source_set_description(c->create_timeout_source, "shim-create-timeout");
 
         log_container(LOG_DEBUG, c->id, "Spawned shim of '%s' as pid %d.", c->id, (int) pid);
+        return 0;
+}
+
+/**
+ * container_sync_state() - ask the shim for the container's state after (re-)attaching
+ * @c: the container, attached
+ *
+ * The files may be older than the truth: an exit can happen between reading them and the shim
+ * accepting our connection, and its Exited signal then never reaches us. The reply to GetState
+ * is ordered after every signal on this connection, so nothing is missed.
+ */
+int container_sync_state(Container *c) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *state, *reason;
+        uint64_t started_at, finished_at;
+        int32_t status;
+        uint32_t pid;
+        int oom, r;
+        ContainerState s;
+
+        r = sd_bus_call_method(c->shim_bus, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, "GetState", &error, &reply,
+                               NULL);
+        if (r < 0)
+                return log_container_errno(LOG_WARNING, c->id, r, "GetState on the shim of '%s' failed: %s",
+                                           c->id, error.message ?: strerror(-r));
+        r = sd_bus_message_read(reply, "suisbtt", &state, &pid, &status, &reason, &oom, &started_at,
+                                &finished_at);
+        if (r < 0)
+                return r;
+
+        s = container_state_from_string(state);
+        if (s < 0)
+                return -EBADMSG;
+        if (pid > 0)
+                c->pid = (pid_t) pid;
+        if (started_at > 0)
+                c->started_at = started_at;
+
+        if (s == CONTAINER_STOPPED) {
+                ExitRecord e = {
+                        .status = status,
+                        .reason = exit_reason_from_string(reason),
+                        .oom_killed = oom,
+                        .finished_at = finished_at,
+                };
+
+                if (e.reason < 0)
+                        e.reason = EXIT_REASON_EXITED;
+                if (IN_SET(e.reason, EXIT_REASON_SIGNALED, EXIT_REASON_OOM_KILLED) && e.status > 128)
+                        e.signal = e.status - 128;
+                container_set_exited(c, &e, true);
+        } else if (!c->exited)
+                c->state = s;
         return 0;
 }
 

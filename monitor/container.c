@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "atomic-file.h"
 #include "bus-error.h"
 #include "container.h"
 #include "log.h"
@@ -155,10 +156,11 @@ void container_send_changed(Container *c, const char *property, ...) {
 }
 
 /**
- * container_export() - make a created container visible on the bus
+ * container_export() - make a container visible on the bus
  * @c: the container
+ * @announce: emit InterfacesAdded and ContainerCreated (not for containers found after a restart)
  */
-int container_export(Container *c) {
+int container_export(Container *c, bool announce) {
         Manager *m = c->manager;
         int r;
 
@@ -168,6 +170,8 @@ int container_export(Container *c) {
         c->creating = false;
         c->exported = true;
         m->n_containers++;
+        if (!announce)
+                return 0;
 
         r = sd_bus_emit_interfaces_added(m->bus, c->path, CONTAINER_INTERFACE, NULL);
         if (r < 0)
@@ -224,6 +228,26 @@ void container_set_started(Container *c, pid_t pid, uint64_t started_at) {
 }
 
 /**
+ * container_flush_exit_signal() - emit a pending ContainerExited once berthd owns its name
+ * @c: the container
+ *
+ * Exits found while re-attaching are announced only after the name is taken, so that clients
+ * matching on the well-known sender see them.
+ */
+void container_flush_exit_signal(Container *c) {
+        int r;
+
+        if (!c->exit_signal_pending || !c->manager->ready)
+                return;
+        c->exit_signal_pending = false;
+
+        r = sd_bus_emit_signal(c->manager->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerExited", "soib",
+                               c->id, c->path, c->exit.status, c->exit.oom_killed);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerExited, ignoring: %m");
+}
+
+/**
  * container_set_exited() - record the exit, tell the bus once, and answer every waiter
  * @c: the container
  * @e: the exit record
@@ -240,11 +264,19 @@ void container_set_exited(Container *c, const ExitRecord *e, bool notify) {
         c->state = CONTAINER_STOPPED;
 
         container_send_changed(c, "State", "ExitStatus", "ExitReason", "OOMKilled", "FinishedAt", NULL);
-        if (notify) {
-                r = sd_bus_emit_signal(c->manager->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE,
-                                       "ContainerExited", "soib", c->id, c->path, e->status, e->oom_killed);
+
+        /* Mark first, then tell: a crash in between loses one signal but never sends two; the
+         * exit record itself stays readable either way. */
+        if (notify && c->dir_fd >= 0 && faccessat(c->dir_fd, STATE_FILE_REPORTED, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                notify = false;
+        if (notify && c->dir_fd >= 0) {
+                r = write_file_atomic_at(c->dir_fd, STATE_FILE_REPORTED, "", 0, 0644);
                 if (r < 0)
-                        log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerExited, ignoring: %m");
+                        log_container_errno(LOG_WARNING, c->id, r, "Failed to mark exit as reported, ignoring: %m");
+        }
+        if (notify) {
+                c->exit_signal_pending = true;
+                container_flush_exit_signal(c);
                 log_container(LOG_INFO, c->id, "Container '%s' exited with status %d (%s).", c->id, e->status,
                               exit_reason_to_string(e->reason));
         }

@@ -62,6 +62,7 @@ struct Container {
         sd_bus_message *delete_request;
 
         bool exited;
+        bool exit_signal_pending;
         ExitRecord exit;
         uint64_t started_at;
 
@@ -75,11 +76,12 @@ Container *container_free(Container *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Container *, container_free);
 
 bool container_is_alive(const Container *c);
-int container_export(Container *c);
+int container_export(Container *c, bool announce);
 void container_send_changed(Container *c, const char *property, ...) __attribute__((sentinel));
 
 int container_add_waiter(Container *c, sd_bus_message *request);
 void container_set_exited(Container *c, const ExitRecord *e, bool notify);
+void container_flush_exit_signal(Container *c);
 void container_set_started(Container *c, pid_t pid, uint64_t started_at);
 void container_remove(Container *c);
 
@@ -88,6 +90,7 @@ int container_remove_state(Container *c);
 /* container-shim.c */
 int container_spawn_shim(Container *c, const int stdio_fds[3]);
 int container_attach_shim(Container *c, pid_t shim_pid);
+int container_sync_state(Container *c);
 int container_shim_call(Container *c, sd_bus_message *request, const char *member,
                         sd_bus_message_handler_t done, const char *types, ...);
 int container_start(Container *c, sd_bus_message *request);

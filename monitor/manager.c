@@ -237,25 +237,34 @@ static int manager_attach_one(Manager *m, const char *id) {
                 c->started_at = v;
         c->state = c->started_at > 0 ? CONTAINER_RUNNING : CONTAINER_CREATED;
 
-        if (exit_record_load(c->dir_fd, &c->exit) >= 0) {
-                c->exited = true;
-                c->state = CONTAINER_STOPPED;
+        r = state_read_u64(c->dir_fd, STATE_FILE_SHIM_PID, &v);
+        if (r == -ENOENT) {
+                /* berthd died before the shim wrote its pid: was it spawned at all? The shim
+                 * writes shim.pid first thing, so by now it would have. Nothing ran. */
+                log_container(LOG_WARNING, c->id, "Container '%s' never got a shim, removing its state.", c->id);
+                (void) container_delete_without_shim(c);
+                container_free(c);
+                return 0;
         }
 
-        r = state_read_u64(c->dir_fd, STATE_FILE_SHIM_PID, &v);
+        /* Shown as it was, without ContainerCreated: it is not new. An exit that happened
+         * while berthd was down is announced now, once (container_set_exited()). */
+        (void) container_export(c, false);
+
         if (r >= 0)
                 r = container_attach_shim(c, (pid_t) v);
+        if (r >= 0)
+                r = container_sync_state(c);
         if (r < 0) {
                 log_container_errno(LOG_WARNING, c->id, r, "Cannot re-attach to the shim of '%s': %m", c->id);
                 c->shim_pidfd_source = sd_event_source_disable_unref(c->shim_pidfd_source);
                 c->shim_pidfd = safe_close(c->shim_pidfd);
-                (void) container_export(c);
-                if (!c->exited)
-                        container_shim_lost(c);
+                c->shim_bus = sd_bus_flush_close_unref(c->shim_bus);
+                c->shim_pid = 0;
+                container_shim_lost(c);
                 return 0;
         }
 
-        (void) container_export(c);
         log_container(LOG_INFO, c->id, "Re-attached to container '%s' (%s), shim pid %d.", c->id,
                       container_state_to_string(c->state), (int) c->shim_pid);
         return 0;
@@ -327,6 +336,10 @@ int manager_startup(Manager *m) {
         r = sd_bus_request_name(m->bus, MANAGER_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire bus name '%s': %m", MANAGER_BUS_NAME);
+
+        m->ready = true;
+        LIST_FOREACH(containers, c, m->containers)
+                container_flush_exit_signal(c);
 
         (void) sd_event_set_watchdog(m->event, true);
         (void) sd_notify(false, "READY=1\nSTATUS=Watching containers.");

@@ -31,6 +31,7 @@ struct Manager {
         char *shim_path;
         char *self_dir;
 
+        bool ready;             /* owns its name: signals may go out */
         Container *containers;
         unsigned n_containers;  /* exported ones */
 };
