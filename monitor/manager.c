@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 
+#include "atomic-file.h"
 #include "bus-error.h"
 #include "container.h"
 #include "fd-util.h"
@@ -206,6 +208,42 @@ static int manager_add_objects(Manager *m) {
         return 0;
 }
 
+static bool shim_cmdline_matches(pid_t pid, const char *dir) {
+        _cleanup_free_ char *path = NULL, *cmdline = NULL;
+        size_t size;
+
+        if (asprintf(&path, "/proc/%d/cmdline", (int) pid) < 0)
+                return false;
+        if (read_full_file_at(AT_FDCWD, path, 64 * 1024, &cmdline, &size) < 0)
+                return false;
+
+        /* NUL separated: look for "--state-dir" followed by exactly our directory. */
+        for (size_t i = 0; i < size; i += strlen(cmdline + i) + 1)
+                if (streq(cmdline + i, "--state-dir") && i + strlen(cmdline + i) + 1 < size)
+                        return streq(cmdline + i + strlen(cmdline + i) + 1, dir);
+        return false;
+}
+
+/* A shim that lives but does not listen is in the middle of creating or deleting. Returns 1 if
+ * there was one and it is now dead, 0 if there was none. A recycled pid is left alone. */
+static int manager_stop_unfinished_shim(Manager *m, Container *c, pid_t pid) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        struct pollfd p;
+
+        if (asprintf(&dir, "%s/%s", m->state_dir, c->id) < 0)
+                return -ENOMEM;
+        pidfd = pidfd_open_pid(pid);
+        if (pidfd < 0 || !shim_cmdline_matches(pid, dir))
+                return 0;
+
+        if (pidfd_send_sig(pidfd, SIGKILL) < 0)
+                return 0;
+        p = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+        (void) poll(&p, 1, 5000);
+        return 1;
+}
+
 static int manager_attach_one(Manager *m, const char *id) {
         _cleanup_(container_config_freep) ContainerConfig *cfg = NULL;
         _cleanup_close_ int dir_fd = -EBADF;
@@ -251,19 +289,28 @@ static int manager_attach_one(Manager *m, const char *id) {
          * while berthd was down is announced now, once (container_set_exited()). */
         (void) container_export(c, false);
 
-        if (r >= 0)
-                r = container_attach_shim(c, (pid_t) v);
-        if (r >= 0)
-                r = container_sync_state(c);
+        r = container_attach_shim(c, (pid_t) v);
         if (r < 0) {
-                log_container_errno(LOG_WARNING, c->id, r, "Cannot re-attach to the shim of '%s': %m", c->id);
+                log_container_errno(LOG_WARNING, c->id, r, "Cannot connect to the shim of '%s': %m", c->id);
                 c->shim_pidfd_source = sd_event_source_disable_unref(c->shim_pidfd_source);
                 c->shim_pidfd = safe_close(c->shim_pidfd);
                 c->shim_bus = sd_bus_flush_close_unref(c->shim_bus);
                 c->shim_pid = 0;
+
+                if (manager_stop_unfinished_shim(m, c, (pid_t) v) > 0) {
+                        /* berthd died while this shim was creating or deleting: finish with
+                         * nothing rather than half a container. */
+                        log_container(LOG_WARNING, c->id, "Removing '%s', left half made or half deleted.", c->id);
+                        (void) container_delete_without_shim(c);
+                        container_free(c);
+                        return 0;
+                }
                 container_shim_lost(c);
                 return 0;
         }
+
+        /* If the shim is busy (a slow runtime), the files' view stands until it says more. */
+        (void) container_sync_state(c);
 
         log_container(LOG_INFO, c->id, "Re-attached to container '%s' (%s), shim pid %d.", c->id,
                       container_state_to_string(c->state), (int) c->shim_pid);
