@@ -1,0 +1,1906 @@
+/* The integration test fixture (see harness.h): a private dbus-daemon and a real berthd per test,
+ * sd-bus helpers to drive berthd, an independent CRI log parser, and /proc and directory helpers
+ * to check that nothing leaked.
+ *
+ * Cleaning up is done twice over on purpose. harness_teardown() deletes the containers through
+ * berthd and stops every process it started by pid. But Check's fork mode ends a failed test with
+ * exit() and a timed-out one with SIGKILL to its process group, so no teardown runs then: for that
+ * case setup forks a guardian, in a process group of its own, that holds the read end of a pipe.
+ * When the pipe closes without a "done" line the guardian prints berthd's and dbus-daemon's logs
+ * and removes whatever is left: berthd, shims, runc containers, dbus-daemon, the temp dir.
+ *
+ * The helpers deliberately do not use libberth-common for anything they check (the CRI parser in
+ * particular), so a bug shared by the code and its test cannot hide. */
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "harness.h"
+
+Harness *harness;
+
+#define GUARDIAN_MAX_PIDS 32
+
+static uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static void sleep_usec(uint64_t usec) {
+        struct timespec ts = {
+                .tv_sec = usec / USEC_PER_SEC,
+                .tv_nsec = (usec % USEC_PER_SEC) * NSEC_PER_USEC,
+        };
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+static char *xasprintf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        ck_assert_msg(r >= 0, "out of memory");
+        return s;
+}
+
+static char *xstrdup(const char *s) {
+        char *d = strdup(s);
+
+        ck_assert_msg(d, "out of memory");
+        return d;
+}
+
+static bool in_ci(void) {
+        const char *ci = getenv("CI");
+
+        return ci && !isempty(ci) && !streq(ci, "false") && !streq(ci, "0");
+}
+
+static const char *self_dir(void) {
+        static char dir[PATH_MAX];
+        ssize_t n;
+        char *slash;
+
+        if (dir[0])
+                return dir;
+        n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+        if (n <= 0)
+                return ".";
+        dir[n] = 0;
+        slash = strrchr(dir, '/');
+        if (slash && slash != dir)
+                *slash = 0;
+        return dir;
+}
+
+/**
+ * harness_builddir() - the top build directory ($BERTH_BUILDDIR, else the test binary's directory).
+ */
+const char *harness_builddir(void) {
+        const char *d = getenv("BERTH_BUILDDIR");
+
+        return isempty(d) ? self_dir() : d;
+}
+
+/**
+ * harness_srcdir() - the top source directory ($BERTH_SRCDIR, else the build directory).
+ */
+const char *harness_srcdir(void) {
+        const char *d = getenv("BERTH_SRCDIR");
+
+        return isempty(d) ? harness_builddir() : d;
+}
+
+static bool find_on_path(const char *name) {
+        const char *path = getenv("PATH");
+        _cleanup_free_ char *copy = NULL;
+        char *saveptr = NULL;
+
+        if (!path)
+                return false;
+        copy = strdup(path);
+        if (!copy)
+                return false;
+        for (char *d = strtok_r(copy, ":", &saveptr); d; d = strtok_r(NULL, ":", &saveptr)) {
+                _cleanup_free_ char *p = NULL;
+
+                if (asprintf(&p, "%s/%s", d, name) < 0)
+                        return false;
+                if (access(p, X_OK) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* runc lives in /usr/sbin on Debian; make sure a user's PATH without sbin still finds it. */
+static void path_add_sbin(void) {
+        const char *path = getenv("PATH") ?: "/usr/bin:/bin";
+        _cleanup_free_ char *n = NULL;
+
+        if (strstr(path, "/usr/sbin"))
+                return;
+        if (asprintf(&n, "%s:/usr/local/sbin:/usr/sbin:/sbin", path) < 0)
+                return;
+        setenv("PATH", n, 1);
+}
+
+_noreturn_ static void environment_unusable(bool always_fail, const char *what) {
+        if (in_ci() || always_fail) {
+                fprintf(stderr,
+                        "\n"
+                        "************************************************************************\n"
+                        "*** FAIL: the integration tests cannot run: %s\n"
+                        "*** %s\n"
+                        "************************************************************************\n\n",
+                        what,
+                        always_fail ? "This is a build problem, not a missing dependency."
+                                    : "CI is set: in CI a skipped integration test is a failure.");
+                exit(99);
+        }
+        fprintf(stderr, "SKIP: %s (integration tests need root, runc, dbus-daemon, busybox-static "
+                "and python3; tests/install-deps.sh installs them)\n", what);
+        exit(77);
+}
+
+/**
+ * harness_require_environment() - returns if the integration tests can run, else exits 77 or 99.
+ * @need_berthctl: whether the berthctl binary must exist too.
+ */
+void harness_require_environment(bool need_berthctl) {
+        const char *busybox = getenv("BUSYBOX") ?: "/bin/busybox";
+        const char *binaries[] = { "berthd", "berth-shim", need_berthctl ? "berthctl" : NULL };
+        const char *files[] = { "tests/make-bundle.sh", "tests/data/bus.conf" };
+        char p[PATH_MAX + 64], msg[PATH_MAX + 128];
+
+        /* Outside a test: no ck_assert here (Check only allows them inside one). */
+        path_add_sbin();
+        if (geteuid() != 0)
+                environment_unusable(false, "not running as root");
+        if (!find_on_path("runc"))
+                environment_unusable(false, "runc not found on PATH");
+        if (!find_on_path("dbus-daemon"))
+                environment_unusable(false, "dbus-daemon not found on PATH");
+        if (!find_on_path("python3"))
+                environment_unusable(false, "python3 not found on PATH");
+        if (access(busybox, X_OK) < 0)
+                environment_unusable(false, "no busybox at /bin/busybox (busybox-static)");
+
+        for (size_t i = 0; i < ELEMENTSOF(binaries); i++) {
+                if (!binaries[i])
+                        continue;
+                snprintf(p, sizeof(p), "%s/%s", harness_builddir(), binaries[i]);
+                if (access(p, X_OK) < 0) {
+                        snprintf(msg, sizeof(msg), "'%s' is not built", p);
+                        environment_unusable(true, msg);
+                }
+        }
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                snprintf(p, sizeof(p), "%s/%s", harness_srcdir(), files[i]);
+                if (access(p, R_OK) < 0) {
+                        snprintf(msg, sizeof(msg), "'%s' is missing (set BERTH_SRCDIR)", p);
+                        environment_unusable(true, msg);
+                }
+        }
+}
+
+/**
+ * harness_run_suite() - checks the environment, runs every test of s, returns main()'s exit status.
+ * @s: the suite (freed by the runner).
+ */
+int harness_run_suite(Suite *s) {
+        SRunner *sr;
+        int failed;
+
+        harness_require_environment(false);
+        sr = srunner_create(s);
+        srunner_run_all(sr, CK_ENV);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/**
+ * harness_tcase_new() - a TCase with the checked fixture and a generous default timeout.
+ * @name: the TCase's name.
+ */
+TCase *harness_tcase_new(const char *name) {
+        TCase *tc = tcase_create(name);
+
+        tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+        /* Check's own default is 4 s; the Makefile exports CK_DEFAULT_TIMEOUT, a person may not. */
+        if (!getenv("CK_DEFAULT_TIMEOUT"))
+                tcase_set_timeout(tc, 600);
+        return tc;
+}
+
+/* ---- processes ------------------------------------------------------------------------------ */
+
+static void child_reset(void) {
+        sigset_t all;
+
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
+}
+
+/* Forks and execs argv with stdin /dev/null, stdout+stderr to log (append), keep_fd moved to fd 3
+ * (if >= 0), NOTIFY_SOCKET set to notify_socket (or removed). Returns the pid. */
+static pid_t spawn(char **argv, const char *log, int keep_fd, const char *notify_socket) {
+        pid_t pid = fork();
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int fd;
+
+                child_reset();
+                fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
+                        _exit(127);
+                if (log) {
+                        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+                                _exit(127);
+                }
+                if (keep_fd >= 0) {
+                        if (keep_fd == 3) {
+                                if (fcntl(3, F_SETFD, 0) < 0)
+                                        _exit(127);
+                        } else if (dup2(keep_fd, 3) < 0)
+                                _exit(127);
+                        close_range(4, ~0U, 0);
+                } else
+                        close_range(3, ~0U, 0);
+                if (notify_socket)
+                        setenv("NOTIFY_SOCKET", notify_socket, 1);
+                else
+                        unsetenv("NOTIFY_SOCKET");
+                unsetenv("LISTEN_FDS");
+                unsetenv("LISTEN_PID");
+                execvp(argv[0], argv);
+                fprintf(stderr, "failed to execute %s: %m\n", argv[0]);
+                _exit(127);
+        }
+        return pid;
+}
+
+/* Waits for our child pid up to timeout; returns its wait status, or -ETIMEDOUT. */
+static int wait_child(pid_t pid, uint64_t timeout_usec) {
+        uint64_t deadline = now_monotonic_usec() + timeout_usec;
+
+        for (;;) {
+                int status;
+                pid_t r = waitpid(pid, &status, WNOHANG);
+
+                if (r == pid)
+                        return status;
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (now_monotonic_usec() > deadline)
+                        return -ETIMEDOUT;
+                sleep_usec(10 * USEC_PER_MSEC);
+        }
+}
+
+/* Stops our child: SIGTERM, SIGKILL after 5 s. Returns its wait status. */
+static int stop_child(pid_t pid) {
+        int status;
+
+        if (pid <= 0)
+                return 0;
+        (void) kill(pid, SIGTERM);
+        status = wait_child(pid, 5 * USEC_PER_SEC);
+        if (status == -ETIMEDOUT) {
+                fprintf(stderr, "harness: pid %d did not stop on SIGTERM within 5 s, sending SIGKILL\n",
+                        (int) pid);
+                (void) kill(pid, SIGKILL);
+                status = wait_child(pid, 30 * USEC_PER_SEC);
+        }
+        return status;
+}
+
+/* Whether pid exists and is not a zombie (no assertions: the guardian uses it too). */
+static bool pid_running(pid_t pid) {
+        char path[64], buf[512], *p;
+        _cleanup_fclose_ FILE *f = NULL;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        f = fopen(path, "re");
+        if (!f || !fgets(buf, sizeof(buf), f))
+                return false;
+        p = strrchr(buf, ')');
+        return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* Kills a process that is not our child (a shim, or an orphan after a crash) and waits (5 s) until
+ * it is gone. pidfd is from pidfd_open(), or negative where that is not available (valgrind): then
+ * pid is signalled and /proc polled. */
+static void kill_and_wait(int pidfd, pid_t pid, int sig) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+        if (pidfd >= 0) {
+                if (pidfd_send_signal(pidfd, sig, NULL, 0) >= 0)
+                        (void) poll(&p, 1, 5000);
+                return;
+        }
+        if (pid <= 0 || kill(pid, sig) < 0)
+                return;
+        for (unsigned i = 0; i < 500 && pid_running(pid); i++)
+                sleep_usec(10 * USEC_PER_MSEC);
+}
+
+/**
+ * harness_run() - runs argv, returns its wait status or a negative errno.
+ * @ret_stdout: gets its stdout (NUL terminated), or NULL to let it go to /dev/null.
+ * @argv: the command, NULL terminated; stderr goes to the test's stderr.
+ */
+int harness_run(char **ret_stdout, char **argv) {
+        int pipefd[2];
+        char *buf = NULL;
+        size_t size = 0, allocated = 0;
+        pid_t pid;
+        int status;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                int null_fd;
+
+                child_reset();
+                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
+                        _exit(127);
+                if (dup2(ret_stdout ? pipefd[1] : null_fd, STDOUT_FILENO) < 0)
+                        _exit(127);
+                close_range(3, ~0U, 0);
+                execvp(argv[0], argv);
+                fprintf(stderr, "failed to execute %s: %m\n", argv[0]);
+                _exit(127);
+        }
+        close(pipefd[1]);
+        for (;;) {
+                ssize_t n;
+
+                if (allocated - size < 4096) {
+                        char *b = realloc(buf, allocated * 2 + 4096);
+                        if (!b)
+                                break;
+                        buf = b;
+                        allocated = allocated * 2 + 4096;
+                }
+                n = read(pipefd[0], buf + size, allocated - size - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                size += n;
+        }
+        close(pipefd[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR) {
+                        free(buf);
+                        return -errno;
+                }
+        if (ret_stdout) {
+                if (!buf)
+                        buf = calloc(1, 1);
+                else
+                        buf[size] = 0;
+                *ret_stdout = buf;
+        } else
+                free(buf);
+        return status;
+}
+
+/* ---- cleanup, shared by teardown and the guardian --------------------------------------------- */
+
+static int rm_rf_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        if (remove(path) < 0 && errno != ENOENT)
+                fprintf(stderr, "harness: cannot remove '%s': %m\n", path);
+        return 0;
+}
+
+static void rm_rf(const char *path) {
+        if (path)
+                (void) nftw(path, rm_rf_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+static int cmp_strings(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Splits text into lines, sorts and joins them again. */
+static char *sort_lines(char *text) {
+        char **lines = NULL;
+        size_t n = 0, total = 0;
+        char *saveptr = NULL, *out, *p;
+
+        for (char *l = strtok_r(text, "\n", &saveptr); l; l = strtok_r(NULL, "\n", &saveptr)) {
+                char **nl = realloc(lines, (n + 1) * sizeof(char *));
+                if (!nl)
+                        break;
+                lines = nl;
+                lines[n++] = l;
+                total += strlen(l) + 1;
+        }
+        if (n > 0)
+                qsort(lines, n, sizeof(char *), cmp_strings);
+        p = out = malloc(total + 1);
+        if (!out) {
+                free(lines);
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++)
+                p = stpcpy(stpcpy(p, lines[i]), "\n");
+        *p = 0;
+        free(lines);
+        return out;
+}
+
+static char *runc_list(const char *runtime_root) {
+        char *argv[] = { (char *) "runc", (char *) "--root", (char *) runtime_root, (char *) "list",
+                         (char *) "-q", NULL };
+        _cleanup_free_ char *out = NULL;
+        int status;
+
+        status = harness_run(&out, argv);
+        if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return NULL;
+        return sort_lines(out);
+}
+
+static bool pid_is_shim(pid_t pid) {
+        _cleanup_free_ char *path = NULL;
+        char comm[64] = "";
+        _cleanup_fclose_ FILE *f = NULL;
+
+        if (asprintf(&path, "/proc/%d/comm", (int) pid) < 0)
+                return false;
+        f = fopen(path, "re");
+        if (!f || !fgets(comm, sizeof(comm), f))
+                return false;
+        comm[strcspn(comm, "\n")] = 0;
+        return streq(comm, "berth-shim");
+}
+
+/* Kills every shim still alive (by the pid files in the state dir) and deletes every container the
+ * runtime still knows. Says what it found, so a leak is visible in the test's log. */
+static void cleanup_leftovers(const char *state_dir, const char *runtime_root, const char *who) {
+        _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_free_ char *ids = NULL;
+        struct dirent *de;
+
+        d = state_dir ? opendir(state_dir) : NULL;
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+                _cleanup_fclose_ FILE *f = NULL;
+                int pid = 0;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (asprintf(&path, "%s/%s/shim.pid", state_dir, de->d_name) < 0)
+                        continue;
+                f = fopen(path, "re");
+                if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 0)
+                        continue;
+                if (pid_is_shim(pid)) {
+                        int pidfd = pidfd_open(pid, 0);
+
+                        fprintf(stderr, "%s: killing leftover shim %d of '%s'\n", who, pid, de->d_name);
+                        kill_and_wait(pidfd, pid, SIGKILL);
+                        safe_close(pidfd);
+                }
+        }
+
+        ids = runtime_root ? runc_list(runtime_root) : NULL;
+        if (ids) {
+                char *saveptr = NULL;
+
+                for (char *id = strtok_r(ids, "\n", &saveptr); id; id = strtok_r(NULL, "\n", &saveptr)) {
+                        char *argv[] = { (char *) "runc", (char *) "--root", (char *) runtime_root,
+                                         (char *) "delete", (char *) "-f", id, NULL };
+
+                        fprintf(stderr, "%s: deleting leftover runtime container '%s'\n", who, id);
+                        (void) harness_run(NULL, argv);
+                }
+        }
+}
+
+static void print_file(const char *title, const char *path) {
+        _cleanup_fclose_ FILE *f = NULL;
+        char buf[4096];
+        size_t n;
+
+        if (!path)
+                return;
+        f = fopen(path, "re");
+        fprintf(stderr, "\n----- %s (%s) -----\n", title, path);
+        if (!f) {
+                fprintf(stderr, "(cannot open: %m)\n");
+                return;
+        }
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+                fwrite(buf, 1, n, stderr);
+        fprintf(stderr, "----- end of %s -----\n", title);
+}
+
+/* ---- the guardian ---------------------------------------------------------------------------- */
+
+_noreturn_ static void guardian_main(Harness *h, int rfd) {
+        int pidfds[GUARDIAN_MAX_PIDS];
+        pid_t pids[GUARDIAN_MAX_PIDS];
+        size_t n_pids = 0;
+        _cleanup_fclose_ FILE *f = NULL;
+        char *line = NULL;
+        size_t line_size = 0;
+        bool done = false;
+
+        /* Out of Check's process group, so its timeout (killpg) leaves us alive to clean up. */
+        (void) setpgid(0, 0);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGPIPE, SIG_IGN);
+        if (rfd > 3)
+                close_range(3, rfd - 1, 0);
+        close_range(rfd + 1, ~0U, 0);
+
+        f = fdopen(rfd, "r");
+        if (!f)
+                _exit(1);
+        while (getline(&line, &line_size, f) > 0) {
+                int pid;
+
+                if (streq(line, "done\n"))
+                        done = true;
+                else if (sscanf(line, "pid %d", &pid) == 1 && n_pids < GUARDIAN_MAX_PIDS) {
+                        pids[n_pids] = pid;
+                        pidfds[n_pids++] = pidfd_open(pid, 0);
+                }
+        }
+        free(line);
+        if (done)
+                _exit(0);
+
+        fprintf(stderr, "\nharness guardian: the test process ended without teardown (failed or timed "
+                "out); cleaning up %s\n", h->tmpdir);
+        print_file("berthd log", h->berthd_log);
+        print_file("dbus-daemon log", h->dbus_log);
+
+        /* berthd first (newest first), so nothing respawns; dbus-daemon last. */
+        for (size_t i = n_pids; i > 1; i--)
+                kill_and_wait(pidfds[i - 1], pids[i - 1], SIGKILL);
+        cleanup_leftovers(h->state_dir, h->runtime_root, "harness guardian");
+        if (n_pids > 0)
+                kill_and_wait(pidfds[0], pids[0], SIGKILL);
+        rm_rf(h->tmpdir);
+        _exit(0);
+}
+
+static void guardian_tell(Harness *h, const char *fmt, ...) _printf_(2, 3);
+static void guardian_tell(Harness *h, const char *fmt, ...) {
+        va_list ap;
+
+        if (h->guardian_fd < 0)
+                return;
+        va_start(ap, fmt);
+        (void) vdprintf(h->guardian_fd, fmt, ap);
+        va_end(ap);
+}
+
+static void guardian_start(Harness *h) {
+        int p[2];
+        pid_t pid;
+
+        ck_assert_msg(pipe2(p, O_CLOEXEC) >= 0, "pipe2: %m");
+        pid = fork();
+        ck_assert_msg(pid >= 0, "fork: %m");
+        if (pid == 0) {
+                close(p[1]);
+                guardian_main(h, p[0]);
+        }
+        close(p[0]);
+        h->guardian_pid = pid;
+        h->guardian_fd = p[1];
+}
+
+/* ---- setup and teardown ---------------------------------------------------------------------- */
+
+static void start_dbus(Harness *h) {
+        _cleanup_free_ char *config = xasprintf("--config-file=%s/tests/data/bus.conf", harness_srcdir());
+        _cleanup_free_ char *address = xasprintf("--address=unix:path=%s/bus", h->tmpdir);
+        char *argv[] = { (char *) "dbus-daemon", config, (char *) "--print-address=3",
+                         (char *) "--nofork", (char *) "--nopidfile", address, NULL };
+        char buf[1024];
+        size_t size = 0;
+        uint64_t deadline;
+        int p[2];
+
+        ck_assert_msg(pipe2(p, O_CLOEXEC) >= 0, "pipe2: %m");
+        h->dbus_pid = spawn(argv, h->dbus_log, p[1], NULL);
+        close(p[1]);
+        ck_assert_msg(h->dbus_pid > 0, "cannot start dbus-daemon");
+        guardian_tell(h, "pid %d\n", (int) h->dbus_pid);
+
+        deadline = now_monotonic_usec() + 10 * USEC_PER_SEC;
+        while (!memchr(buf, '\n', size) && size < sizeof(buf) - 1) {
+                struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+                uint64_t now = now_monotonic_usec();
+                ssize_t n;
+
+                if (now >= deadline)
+                        break;
+                if (poll(&pfd, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1) <= 0)
+                        continue;
+                n = read(p[0], buf + size, sizeof(buf) - 1 - size);
+                if (n <= 0)
+                        break;
+                size += n;
+        }
+        close(p[0]);
+        buf[size] = 0;
+        ck_assert_msg(memchr(buf, '\n', size), "dbus-daemon did not print its address (see %s)",
+                      h->dbus_log);
+        buf[strcspn(buf, "\n")] = 0;
+        h->bus_address = xstrdup(buf);
+}
+
+static void connect_client(Harness *h) {
+        int r;
+
+        r = sd_bus_new(&h->bus);
+        ck_assert_int_ge(r, 0);
+        r = sd_bus_set_address(h->bus, h->bus_address);
+        ck_assert_int_ge(r, 0);
+        r = sd_bus_set_bus_client(h->bus, true);
+        ck_assert_int_ge(r, 0);
+        r = sd_bus_start(h->bus);
+        ck_assert_msg(r >= 0, "cannot connect to the private bus %s: %s", h->bus_address, strerror(-r));
+}
+
+static bool name_has_owner(Harness *h) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int has = 0, r;
+
+        r = sd_bus_call_method(h->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "NameHasOwner", &error, &reply, "s", BERTH_BUS_NAME);
+        ck_assert_msg(r >= 0, "NameHasOwner failed: %s", error.message ?: strerror(-r));
+        r = sd_bus_message_read(reply, "b", &has);
+        ck_assert_int_ge(r, 0);
+        return has;
+}
+
+/**
+ * harness_start_berthd() - starts berthd on the fixture's bus and waits (10 s) until it owns its name.
+ */
+void harness_start_berthd(void) {
+        Harness *h = harness;
+        _cleanup_free_ char *exe = xasprintf("%s/berthd", harness_builddir());
+        _cleanup_free_ char *address = xasprintf("--address=%s", h->bus_address);
+        _cleanup_free_ char *state = xasprintf("--state-dir=%s", h->state_dir);
+        _cleanup_free_ char *logs = xasprintf("--log-dir=%s", h->log_dir);
+        char *argv[] = { exe, address, state, logs, NULL };
+        uint64_t deadline;
+
+        ck_assert_int_eq(h->berthd_pid, 0);
+        h->berthd_pid = spawn(argv, h->berthd_log, -1, h->notify_socket);
+        ck_assert_msg(h->berthd_pid > 0, "cannot start berthd");
+        guardian_tell(h, "pid %d\n", (int) h->berthd_pid);
+
+        deadline = now_monotonic_usec() + 10 * USEC_PER_SEC;
+        for (;;) {
+                int status;
+
+                if (name_has_owner(h))
+                        return;
+                if (waitpid(h->berthd_pid, &status, WNOHANG) == h->berthd_pid) {
+                        h->berthd_pid = 0;
+                        ck_abort_msg("berthd exited (status %d) before owning %s; see its log below",
+                                     status, BERTH_BUS_NAME);
+                }
+                ck_assert_msg(now_monotonic_usec() < deadline,
+                              "berthd did not own %s within 10 s; see its log below", BERTH_BUS_NAME);
+                sleep_usec(20 * USEC_PER_MSEC);
+        }
+}
+
+/**
+ * harness_stop_berthd() - stops berthd (SIGTERM, SIGKILL after 5 s); returns its wait status.
+ */
+int harness_stop_berthd(void) {
+        int status = stop_child(harness->berthd_pid);
+
+        harness->berthd_pid = 0;
+        return status;
+}
+
+static void notify_socket_bind(Harness *h) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        ck_assert_uint_lt(strlen(h->notify_socket), sizeof(sa.sun_path));
+        strcpy(sa.sun_path, h->notify_socket);
+        h->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ck_assert_msg(h->notify_fd >= 0, "socket: %m");
+        ck_assert_msg(bind(h->notify_fd, (struct sockaddr *) &sa, sizeof(sa)) >= 0, "bind %s: %m",
+                      h->notify_socket);
+}
+
+/**
+ * harness_wait_ready() - waits until berthd sent READY=1 to its NOTIFY_SOCKET.
+ * @timeout_usec: how long to wait.
+ */
+bool harness_wait_ready(uint64_t timeout_usec) {
+        uint64_t deadline = now_monotonic_usec() + timeout_usec;
+
+        for (;;) {
+                struct pollfd p = { .fd = harness->notify_fd, .events = POLLIN };
+                char buf[4096];
+                uint64_t now;
+                ssize_t n;
+
+                while ((n = recv(harness->notify_fd, buf, sizeof(buf) - 1, 0)) > 0) {
+                        buf[n] = 0;
+                        for (char *l = buf; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+                                if (strneq(l, "READY=1", 7) && (l[7] == '\n' || l[7] == 0))
+                                        return true;
+                }
+                now = now_monotonic_usec();
+                if (now >= deadline)
+                        return false;
+                (void) poll(&p, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1);
+        }
+}
+
+/**
+ * harness_pid_has_env() - whether the environment of pid has a variable called name.
+ * @pid: the process.
+ * @name: the variable.
+ */
+bool harness_pid_has_env(pid_t pid, const char *name) {
+        _cleanup_free_ char *path = xasprintf("/proc/%d/environ", (int) pid), *env = NULL;
+        size_t size, len = strlen(name);
+
+        env = harness_read_file(path, &size);
+        for (const char *p = env; p < env + size; p += strlen(p) + 1)
+                if (strneq(p, name, len) && p[len] == '=')
+                        return true;
+        return false;
+}
+
+/**
+ * harness_setup() - the checked fixture's setup: temp dir, guardian, dbus-daemon, client, berthd.
+ */
+void harness_setup(void) {
+        Harness *h;
+        char template[] = "/tmp/berth-test-XXXXXX";
+
+        path_add_sbin();
+        signal(SIGPIPE, SIG_IGN);
+        h = calloc(1, sizeof(Harness));
+        ck_assert_ptr_nonnull(h);
+        h->guardian_fd = -EBADF;
+        h->notify_fd = -EBADF;
+        harness = h;
+
+        ck_assert_msg(mkdtemp(template), "mkdtemp: %m");
+        h->tmpdir = xstrdup(template);
+        h->state_dir = xasprintf("%s/state", h->tmpdir);
+        h->runtime_root = xasprintf("%s/.runtime", h->state_dir);
+        h->log_dir = xasprintf("%s/logs", h->tmpdir);
+        h->bundle_dir = xasprintf("%s/bundles", h->tmpdir);
+        h->berthd_log = xasprintf("%s/berthd.log", h->tmpdir);
+        h->dbus_log = xasprintf("%s/dbus-daemon.log", h->tmpdir);
+        h->notify_socket = xasprintf("%s/notify", h->tmpdir);
+        ck_assert_msg(mkdir(h->bundle_dir, 0755) >= 0, "mkdir: %m");
+        notify_socket_bind(h);
+
+        guardian_start(h);
+        start_dbus(h);
+        connect_client(h);
+        harness_start_berthd();
+}
+
+static void delete_all_containers(Harness *h) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *id, *state, *bundle, *path;
+        uint32_t pid;
+        int32_t status;
+        char **ids = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_call_method(h->bus, BERTH_BUS_NAME, BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE,
+                               "ListContainers", NULL, &reply, NULL);
+        if (r < 0 || sd_bus_message_enter_container(reply, 'a', "(sssuio)") < 0)
+                return;
+        while (sd_bus_message_read(reply, "(sssuio)", &id, &state, &bundle, &pid, &status, &path) > 0) {
+                char **nids = realloc(ids, (n + 1) * sizeof(char *));
+                if (!nids)
+                        break;
+                ids = nids;
+                ids[n++] = strdup(id);
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                if (!ids[i])
+                        continue;
+                r = sd_bus_call_method(h->bus, BERTH_BUS_NAME, BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE,
+                                       "DeleteContainer", &error, NULL, "sb", ids[i], 1);
+                if (r < 0)
+                        fprintf(stderr, "harness teardown: DeleteContainer('%s', force) failed: %s: %s\n",
+                                ids[i], error.name ?: "", error.message ?: strerror(-r));
+                free(ids[i]);
+        }
+        free(ids);
+}
+
+/**
+ * harness_teardown() - the checked fixture's teardown: deletes every container, stops berthd, kills
+ * leftovers, stops dbus-daemon, removes the temp dir.
+ */
+void harness_teardown(void) {
+        Harness *h = harness;
+
+        if (!h)
+                return;
+        if (h->bus && h->berthd_pid > 0)
+                delete_all_containers(h);
+        h->bus = sd_bus_flush_close_unref(h->bus);
+        (void) harness_stop_berthd();
+        cleanup_leftovers(h->state_dir, h->runtime_root, "harness teardown");
+        (void) stop_child(h->dbus_pid);
+        h->dbus_pid = 0;
+
+        h->notify_fd = safe_close(h->notify_fd);
+        guardian_tell(h, "done\n");
+        h->guardian_fd = safe_close(h->guardian_fd);
+        if (h->guardian_pid > 0)
+                (void) wait_child(h->guardian_pid, 60 * USEC_PER_SEC);
+        rm_rf(h->tmpdir);
+
+        free(h->tmpdir);
+        free(h->state_dir);
+        free(h->runtime_root);
+        free(h->log_dir);
+        free(h->bundle_dir);
+        free(h->berthd_log);
+        free(h->dbus_log);
+        free(h->bus_address);
+        free(h->notify_socket);
+        free(h);
+        harness = NULL;
+}
+
+/* ---- bundles --------------------------------------------------------------------------------- */
+
+/**
+ * harness_make_bundlev() - makes a busybox bundle running argv; returns its absolute path.
+ * @name: the bundle's directory name below bundle_dir.
+ * @argv: the container's command, NULL terminated.
+ */
+char *harness_make_bundlev(const char *name, char **argv) {
+        _cleanup_free_ char *script = xasprintf("%s/tests/make-bundle.sh", harness_srcdir());
+        char *dir = xasprintf("%s/%s", harness->bundle_dir, name);
+        size_t n = strv_length(argv);
+        _cleanup_free_ char **args = calloc(n + 4, sizeof(char *));
+        int status;
+
+        ck_assert_ptr_nonnull(args);
+        args[0] = (char *) "bash";
+        args[1] = script;
+        args[2] = dir;
+        for (size_t i = 0; i < n; i++)
+                args[3 + i] = argv[i];
+        status = harness_run(NULL, args);
+        ck_assert_msg(status == 0, "make-bundle.sh %s failed (status %d)", dir, status);
+        return dir;
+}
+
+/**
+ * harness_make_bundle() - makes a busybox bundle running the NULL terminated arguments.
+ * @name: the bundle's directory name below bundle_dir.
+ */
+char *harness_make_bundle(const char *name, ...) {
+        char *argv[64];
+        size_t n = 0;
+        va_list ap;
+
+        va_start(ap, name);
+        for (char *a = va_arg(ap, char *); a; a = va_arg(ap, char *)) {
+                ck_assert_uint_lt(n, ELEMENTSOF(argv) - 1);
+                argv[n++] = a;
+        }
+        va_end(ap);
+        argv[n] = NULL;
+        return harness_make_bundlev(name, argv);
+}
+
+/* ---- method calls ---------------------------------------------------------------------------- */
+
+/**
+ * harness_container_path() - the object path of container id.
+ * @id: the container id.
+ */
+char *harness_container_path(const char *id) {
+        char *path = NULL;
+        int r;
+
+        r = sd_bus_path_encode(BERTH_CONTAINER_PREFIX, id, &path);
+        ck_assert_int_ge(r, 0);
+        return path;
+}
+
+static int callv(const char *path, const char *interface, const char *member, uint64_t timeout_usec,
+                 sd_bus_error *ret_error, sd_bus_message **ret_reply, const char *types, va_list ap) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(harness->bus, &m, BERTH_BUS_NAME, path, interface, member);
+        ck_assert_int_ge(r, 0);
+        if (types) {
+                r = sd_bus_message_appendv(m, types, ap);
+                ck_assert_msg(r >= 0, "cannot append '%s' to %s: %s", types, member, strerror(-r));
+        }
+        return sd_bus_call(harness->bus, m, timeout_usec, ret_error, ret_reply);
+}
+
+/**
+ * harness_call() - calls a method on berthd.
+ * @path: object path.
+ * @interface: interface.
+ * @member: method.
+ * @timeout_usec: reply timeout.
+ * @ret_error: gets the D-Bus error (may be NULL).
+ * @ret_reply: gets the reply (may be NULL).
+ * @types: signature of the arguments that follow, as for sd_bus_message_append() (may be NULL).
+ */
+int harness_call(const char *path, const char *interface, const char *member, uint64_t timeout_usec,
+                 sd_bus_error *ret_error, sd_bus_message **ret_reply, const char *types, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = callv(path, interface, member, timeout_usec, ret_error, ret_reply, types, ap);
+        va_end(ap);
+        return r;
+}
+
+/**
+ * harness_call_manager() - calls a method of org.berth.Monitor1 on the manager object.
+ * @member: method.
+ * @ret_error: gets the D-Bus error (may be NULL).
+ * @ret_reply: gets the reply (may be NULL).
+ * @types: signature of the arguments that follow (may be NULL).
+ */
+int harness_call_manager(const char *member, sd_bus_error *ret_error, sd_bus_message **ret_reply,
+                         const char *types, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = callv(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, member, HARNESS_CALL_TIMEOUT_USEC,
+                  ret_error, ret_reply, types, ap);
+        va_end(ap);
+        return r;
+}
+
+/**
+ * harness_create_begin() - starts a CreateContainer call; add options, then harness_create_end().
+ * @id: the container id.
+ * @bundle: the bundle path.
+ */
+sd_bus_message *harness_create_begin(const char *id, const char *bundle) {
+        sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(harness->bus, &m, BERTH_BUS_NAME, BERTH_MANAGER_PATH,
+                                           BERTH_MANAGER_INTERFACE, "CreateContainer");
+        ck_assert_int_ge(r, 0);
+        r = sd_bus_message_append(m, "ss", id, bundle);
+        ck_assert_int_ge(r, 0);
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        ck_assert_int_ge(r, 0);
+        return m;
+}
+
+/**
+ * harness_create_option() - appends one option to a CreateContainer call.
+ * @m: from harness_create_begin().
+ * @name: the option's name.
+ * @signature: the variant's signature; the value follows as for sd_bus_message_append().
+ */
+void harness_create_option(sd_bus_message *m, const char *name, const char *signature, ...) {
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        ck_assert_int_ge(r, 0);
+        r = sd_bus_message_append(m, "s", name);
+        ck_assert_int_ge(r, 0);
+        r = sd_bus_message_open_container(m, 'v', signature);
+        ck_assert_int_ge(r, 0);
+        va_start(ap, signature);
+        r = sd_bus_message_appendv(m, signature, ap);
+        va_end(ap);
+        ck_assert_msg(r >= 0, "cannot append option %s: %s", name, strerror(-r));
+        r = sd_bus_message_close_container(m);
+        ck_assert_int_ge(r, 0);
+        r = sd_bus_message_close_container(m);
+        ck_assert_int_ge(r, 0);
+}
+
+/**
+ * harness_create_end() - sends a CreateContainer call and frees m.
+ * @m: from harness_create_begin().
+ * @ret_error: gets the D-Bus error (may be NULL).
+ * @ret_path: gets the new container's object path (may be NULL).
+ */
+int harness_create_end(sd_bus_message *m, sd_bus_error *ret_error, char **ret_path) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *call = m;
+        const char *path;
+        int r;
+
+        r = sd_bus_message_close_container(call);
+        ck_assert_int_ge(r, 0);
+        r = sd_bus_call(harness->bus, call, HARNESS_CALL_TIMEOUT_USEC, ret_error, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &path);
+        ck_assert_int_ge(r, 0);
+        if (ret_path)
+                *ret_path = xstrdup(path);
+        return 0;
+}
+
+/**
+ * harness_create() - creates a container with no options but Start; asserts success.
+ * @id: the container id.
+ * @bundle: the bundle.
+ * @start: whether to pass Start=true.
+ */
+char *harness_create(const char *id, const char *bundle, bool start) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = harness_create_begin(id, bundle);
+        char *path = NULL;
+        int r;
+
+        if (start)
+                harness_create_option(m, "Start", "b", 1);
+        r = harness_create_end(m, &error, &path);
+        ck_assert_msg(r >= 0, "CreateContainer('%s') failed: %s: %s", id, error.name ?: "",
+                      error.message ?: strerror(-r));
+        return path;
+}
+
+static void call_ok(const char *member, const char *id, const char *types, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = callv(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, member, HARNESS_CALL_TIMEOUT_USEC, &error,
+                  NULL, types, ap);
+        va_end(ap);
+        ck_assert_msg(r >= 0, "%s('%s') failed: %s: %s", member, id, error.name ?: "",
+                      error.message ?: strerror(-r));
+}
+
+/**
+ * harness_start() - StartContainer, asserting success.
+ * @id: the container id.
+ */
+void harness_start(const char *id) {
+        call_ok("StartContainer", id, "s", id);
+}
+
+/**
+ * harness_kill() - KillContainer (init only), asserting success.
+ * @id: the container id.
+ * @sig: the signal.
+ */
+void harness_kill(const char *id, int sig) {
+        call_ok("KillContainer", id, "sib", id, sig, 0);
+}
+
+/**
+ * harness_delete() - DeleteContainer, asserting success.
+ * @id: the container id.
+ * @force: the force flag.
+ */
+void harness_delete(const char *id, bool force) {
+        call_ok("DeleteContainer", id, "sb", id, (int) force);
+}
+
+/**
+ * harness_wait() - WaitContainer, asserting success; returns the exit status.
+ * @id: the container id.
+ */
+int harness_wait(const char *id) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int32_t status;
+        int r;
+
+        r = harness_call(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, "WaitContainer", 300 * USEC_PER_SEC,
+                         &error, &reply, "s", id);
+        ck_assert_msg(r >= 0, "WaitContainer('%s') failed: %s: %s", id, error.name ?: "",
+                      error.message ?: strerror(-r));
+        r = sd_bus_message_read(reply, "i", &status);
+        ck_assert_int_ge(r, 0);
+        return status;
+}
+
+/* ---- properties ------------------------------------------------------------------------------ */
+
+static void get_trivial(const char *id, const char *property, char type, void *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = harness_container_path(id);
+        int r;
+
+        r = sd_bus_get_property_trivial(harness->bus, BERTH_BUS_NAME, path, BERTH_CONTAINER_INTERFACE,
+                                        property, &error, type, ret);
+        ck_assert_msg(r >= 0, "Get %s of '%s' failed: %s: %s", property, id, error.name ?: "",
+                      error.message ?: strerror(-r));
+}
+
+/**
+ * harness_get_string() - a string property of container id (free it).
+ * @id: the container id.
+ * @property: the property.
+ */
+char *harness_get_string(const char *id, const char *property) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = harness_container_path(id);
+        char *s = NULL;
+        int r;
+
+        r = sd_bus_get_property_string(harness->bus, BERTH_BUS_NAME, path, BERTH_CONTAINER_INTERFACE,
+                                       property, &error, &s);
+        ck_assert_msg(r >= 0, "Get %s of '%s' failed: %s: %s", property, id, error.name ?: "",
+                      error.message ?: strerror(-r));
+        return s;
+}
+
+/**
+ * harness_get_u32() - a "u" property of container id.
+ * @id: the container id.
+ * @property: the property.
+ */
+uint32_t harness_get_u32(const char *id, const char *property) {
+        uint32_t v;
+
+        get_trivial(id, property, 'u', &v);
+        return v;
+}
+
+/**
+ * harness_get_i32() - an "i" property of container id.
+ * @id: the container id.
+ * @property: the property.
+ */
+int32_t harness_get_i32(const char *id, const char *property) {
+        int32_t v;
+
+        get_trivial(id, property, 'i', &v);
+        return v;
+}
+
+/**
+ * harness_get_u64() - a "t" property of container id.
+ * @id: the container id.
+ * @property: the property.
+ */
+uint64_t harness_get_u64(const char *id, const char *property) {
+        uint64_t v;
+
+        get_trivial(id, property, 't', &v);
+        return v;
+}
+
+/**
+ * harness_get_bool() - a "b" property of container id.
+ * @id: the container id.
+ * @property: the property.
+ */
+bool harness_get_bool(const char *id, const char *property) {
+        int v;
+
+        get_trivial(id, property, 'b', &v);
+        return v;
+}
+
+/* ---- ListContainers -------------------------------------------------------------------------- */
+
+/**
+ * harness_list() - ListContainers; returns the number of rows.
+ * @ret: gets the rows (free with harness_entries_free()).
+ */
+size_t harness_list(HarnessEntry **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *id, *state, *bundle, *path;
+        HarnessEntry *e = NULL;
+        uint32_t pid;
+        int32_t status;
+        size_t n = 0;
+        int r;
+
+        r = harness_call_manager("ListContainers", &error, &reply, NULL);
+        ck_assert_msg(r >= 0, "ListContainers failed: %s: %s", error.name ?: "",
+                      error.message ?: strerror(-r));
+        r = sd_bus_message_enter_container(reply, 'a', "(sssuio)");
+        ck_assert_int_ge(r, 0);
+        while ((r = sd_bus_message_read(reply, "(sssuio)", &id, &state, &bundle, &pid, &status,
+                                        &path)) > 0) {
+                e = realloc(e, (n + 1) * sizeof(HarnessEntry));
+                ck_assert_ptr_nonnull(e);
+                e[n++] = (HarnessEntry) {
+                        .id = xstrdup(id),
+                        .state = xstrdup(state),
+                        .bundle = xstrdup(bundle),
+                        .pid = pid,
+                        .exit_status = status,
+                        .path = xstrdup(path),
+                };
+        }
+        ck_assert_int_ge(r, 0);
+        *ret = e;
+        return n;
+}
+
+/**
+ * harness_entries_free() - frees what harness_list() returned.
+ * @e: the rows.
+ * @n: how many.
+ */
+void harness_entries_free(HarnessEntry *e, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(e[i].id);
+                free(e[i].state);
+                free(e[i].bundle);
+                free(e[i].path);
+        }
+        free(e);
+}
+
+/**
+ * harness_entries_find() - the row of id, or NULL.
+ * @e: the rows.
+ * @n: how many.
+ * @id: the container id.
+ */
+const HarnessEntry *harness_entries_find(const HarnessEntry *e, size_t n, const char *id) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(e[i].id, id))
+                        return &e[i];
+        return NULL;
+}
+
+/**
+ * harness_list_text() - ListContainers as sorted text, one row a line (free it).
+ */
+char *harness_list_text(void) {
+        HarnessEntry *e = NULL;
+        size_t n = harness_list(&e);
+        char *text = xstrdup(""), *sorted;
+
+        for (size_t i = 0; i < n; i++) {
+                char *t = xasprintf("%s%s %s %s %u %d %s\n", text, e[i].id, e[i].state, e[i].bundle,
+                                    e[i].pid, e[i].exit_status, e[i].path);
+                free(text);
+                text = t;
+        }
+        harness_entries_free(e, n);
+        sorted = sort_lines(text);
+        free(text);
+        ck_assert_ptr_nonnull(sorted);
+        return sorted;
+}
+
+/* ---- signals --------------------------------------------------------------------------------- */
+
+struct HarnessWatch {
+        sd_bus_slot *slot;
+        sd_bus_message **queue;
+        size_t head, n, allocated;
+};
+
+static int watch_handler(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        HarnessWatch *w = userdata;
+
+        if (w->n == w->allocated) {
+                size_t a = w->allocated * 2 + 16;
+                sd_bus_message **q = realloc(w->queue, a * sizeof(sd_bus_message *));
+                if (!q)
+                        return -ENOMEM;
+                w->queue = q;
+                w->allocated = a;
+        }
+        w->queue[w->n++] = sd_bus_message_ref(m);
+        return 0;
+}
+
+/**
+ * harness_watch() - starts queueing the signals that match (the match is active when this returns).
+ * @path: object path (NULL: any).
+ * @interface: interface (NULL: any).
+ * @member: signal name (NULL: any).
+ */
+HarnessWatch *harness_watch(const char *path, const char *interface, const char *member) {
+        HarnessWatch *w = calloc(1, sizeof(HarnessWatch));
+        int r;
+
+        ck_assert_ptr_nonnull(w);
+        r = sd_bus_match_signal(harness->bus, &w->slot, NULL, path, interface, member, watch_handler, w);
+        ck_assert_msg(r >= 0, "AddMatch failed: %s", strerror(-r));
+        return w;
+}
+
+/**
+ * harness_watch_manager() - watches one signal of org.berth.Monitor1 on the manager object.
+ * @member: the signal name.
+ */
+HarnessWatch *harness_watch_manager(const char *member) {
+        return harness_watch(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, member);
+}
+
+/**
+ * harness_watch_free() - removes the match and drops queued signals; returns NULL.
+ * @w: the watch (may be NULL).
+ */
+HarnessWatch *harness_watch_free(HarnessWatch *w) {
+        if (!w)
+                return NULL;
+        sd_bus_slot_unref(w->slot);
+        for (size_t i = w->head; i < w->n; i++)
+                sd_bus_message_unref(w->queue[i]);
+        free(w->queue);
+        free(w);
+        return NULL;
+}
+
+/**
+ * harness_process_bus() - dispatches whatever the client bus has pending, without blocking.
+ */
+void harness_process_bus(void) {
+        int r;
+
+        while ((r = sd_bus_process(harness->bus, NULL)) > 0)
+                ;
+        ck_assert_msg(r >= 0, "sd_bus_process: %s", strerror(-r));
+}
+
+static sd_bus_message *watch_next_until(HarnessWatch *w, uint64_t deadline) {
+        for (;;) {
+                uint64_t now;
+                int r;
+
+                if (w->head < w->n)
+                        return w->queue[w->head++];
+                r = sd_bus_process(harness->bus, NULL);
+                ck_assert_msg(r >= 0, "sd_bus_process: %s", strerror(-r));
+                if (r > 0)
+                        continue;
+                now = now_monotonic_usec();
+                if (now >= deadline)
+                        return NULL;
+                r = sd_bus_wait(harness->bus, deadline - now);
+                ck_assert_msg(r >= 0 || r == -EINTR, "sd_bus_wait: %s", strerror(-r));
+        }
+}
+
+/**
+ * harness_watch_next() - the next signal of the watch, or NULL after timeout_usec (unref it).
+ * @w: the watch.
+ * @timeout_usec: how long to wait.
+ */
+sd_bus_message *harness_watch_next(HarnessWatch *w, uint64_t timeout_usec) {
+        return watch_next_until(w, now_monotonic_usec() + timeout_usec);
+}
+
+/**
+ * harness_watch_next_id() - the next signal whose first argument is id (others are dropped).
+ * @w: the watch.
+ * @id: the container id.
+ * @timeout_usec: how long to wait.
+ */
+sd_bus_message *harness_watch_next_id(HarnessWatch *w, const char *id, uint64_t timeout_usec) {
+        uint64_t deadline = now_monotonic_usec() + timeout_usec;
+
+        for (;;) {
+                sd_bus_message *m = watch_next_until(w, deadline);
+                const char *s = NULL;
+
+                if (!m)
+                        return NULL;
+                if (sd_bus_message_read(m, "s", &s) > 0 && streq(s, id)) {
+                        ck_assert_int_ge(sd_bus_message_rewind(m, true), 0);
+                        return m;
+                }
+                sd_bus_message_unref(m);
+        }
+}
+
+/* Whether one PropertiesChanged message sets State to state. */
+static bool properties_changed_sets_state(sd_bus_message *m, const char *id, const char *state) {
+        const char *interface, *name;
+        bool invalidated = false;
+
+        if (sd_bus_message_read(m, "s", &interface) <= 0 || !streq(interface, BERTH_CONTAINER_INTERFACE))
+                return false;
+        ck_assert_int_ge(sd_bus_message_enter_container(m, 'a', "{sv}"), 0);
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                ck_assert_int_ge(sd_bus_message_read(m, "s", &name), 0);
+                if (streq(name, "State")) {
+                        const char *v;
+
+                        ck_assert_int_ge(sd_bus_message_read(m, "v", "s", &v), 0);
+                        if (streq(v, state))
+                                return true;
+                } else
+                        ck_assert_int_ge(sd_bus_message_skip(m, "v"), 0);
+                ck_assert_int_ge(sd_bus_message_exit_container(m), 0);
+        }
+        ck_assert_int_ge(sd_bus_message_exit_container(m), 0);
+        ck_assert_int_ge(sd_bus_message_enter_container(m, 'a', "s"), 0);
+        while (sd_bus_message_read(m, "s", &name) > 0)
+                if (streq(name, "State"))
+                        invalidated = true;
+        if (invalidated) {
+                _cleanup_free_ char *now = harness_get_string(id, "State");
+                return streq(now, state);
+        }
+        return false;
+}
+
+/**
+ * harness_watch_state() - waits for a PropertiesChanged that sets State to state.
+ * @w: a watch on the container's PropertiesChanged.
+ * @id: the container id.
+ * @state: the state to see.
+ * @timeout_usec: how long to wait.
+ */
+bool harness_watch_state(HarnessWatch *w, const char *id, const char *state, uint64_t timeout_usec) {
+        uint64_t deadline = now_monotonic_usec() + timeout_usec;
+
+        for (;;) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = watch_next_until(w, deadline);
+
+                if (!m)
+                        return false;
+                if (properties_changed_sets_state(m, id, state))
+                        return true;
+        }
+}
+
+/* ---- CRI logs -------------------------------------------------------------------------------- */
+
+static bool digits(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+        return true;
+}
+
+/* RFC 3339 with optional fraction: 2026-11-24T09:13:44.123456789Z or ...+01:00. */
+static bool timestamp_is_valid(const char *s, size_t n) {
+        size_t i = 19;
+
+        if (n < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
+            !digits(s + 8, 2) || s[10] != 'T' || !digits(s + 11, 2) || s[13] != ':' ||
+            !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+                return false;
+        if (s[i] == '.') {
+                size_t start = ++i;
+                while (i < n && s[i] >= '0' && s[i] <= '9')
+                        i++;
+                if (i == start || i - start > 9)
+                        return false;
+        }
+        if (i + 1 == n && s[i] == 'Z')
+                return true;
+        return i + 6 == n && (s[i] == '+' || s[i] == '-') && digits(s + i + 1, 2) && s[i + 3] == ':' &&
+               digits(s + i + 4, 2);
+}
+
+static void buffer_append(char **buf, size_t *size, size_t *allocated, const char *data, size_t n) {
+        if (*size + n + 1 > *allocated) {
+                size_t a = MAX(*allocated * 2, *size + n + 1);
+                char *b = realloc(*buf, a);
+
+                ck_assert_ptr_nonnull(b);
+                *buf = b;
+                *allocated = a;
+        }
+        memcpy(*buf + *size, data, n);
+        *size += n;
+        (*buf)[*size] = 0;
+}
+
+/**
+ * harness_cri_log_read() - parses a CRI log strictly and reconstructs both streams.
+ * @path: the log file.
+ * @ret: gets the records and streams (free with harness_cri_log_done()).
+ */
+void harness_cri_log_read(const char *path, HarnessCriLog *ret) {
+        size_t size, allocated[2] = { 0, 0 }, records_allocated = 0, line_no = 0;
+        _cleanup_free_ char *text = harness_read_file(path, &size);
+        HarnessCriLog l = {};
+
+        for (size_t i = 0; i < 2; i++)
+                buffer_append(&l.streams[i], &l.stream_sizes[i], &allocated[i], "", 0);
+
+        for (const char *p = text, *end = text + size; p < end;) {
+                const char *nl = memchr(p, '\n', end - p), *ts, *sp;
+                HarnessCriRecord rec = {};
+                size_t n;
+
+                line_no++;
+                ck_assert_msg(nl, "%s:%zu: last record does not end with a newline", path, line_no);
+                n = nl - p;
+                ts = p;
+                sp = memchr(p, ' ', n);
+                ck_assert_msg(sp, "%s:%zu: no space after the timestamp", path, line_no);
+                ck_assert_msg(timestamp_is_valid(ts, sp - ts), "%s:%zu: bad timestamp '%.*s'", path, line_no,
+                              (int) (sp - ts), ts);
+                p = sp + 1;
+                if ((size_t) (nl - p) >= 7 && memcmp(p, "stdout ", 7) == 0)
+                        rec.stream = 0;
+                else if ((size_t) (nl - p) >= 7 && memcmp(p, "stderr ", 7) == 0)
+                        rec.stream = 1;
+                else
+                        ck_abort_msg("%s:%zu: bad stream in '%.*s'", path, line_no, (int) MIN(n, 80), ts);
+                p += 7;
+                ck_assert_msg(p < nl && (*p == 'F' || *p == 'P'), "%s:%zu: bad tag", path, line_no);
+                rec.partial = *p == 'P';
+                p++;
+                /* "<tag> <payload>"; an empty payload may come without its space. */
+                if (p < nl) {
+                        ck_assert_msg(*p == ' ', "%s:%zu: no space after the tag", path, line_no);
+                        p++;
+                }
+                rec.payload_size = nl - p;
+                rec.payload = malloc(rec.payload_size + 1);
+                ck_assert_ptr_nonnull(rec.payload);
+                memcpy(rec.payload, p, rec.payload_size);
+                rec.payload[rec.payload_size] = 0;
+
+                buffer_append(&l.streams[rec.stream], &l.stream_sizes[rec.stream], &allocated[rec.stream],
+                              rec.payload, rec.payload_size);
+                if (!rec.partial)
+                        buffer_append(&l.streams[rec.stream], &l.stream_sizes[rec.stream],
+                                      &allocated[rec.stream], "\n", 1);
+
+                if (l.n_records == records_allocated) {
+                        records_allocated = records_allocated * 2 + 64;
+                        l.records = realloc(l.records, records_allocated * sizeof(HarnessCriRecord));
+                        ck_assert_ptr_nonnull(l.records);
+                }
+                l.records[l.n_records++] = rec;
+                p = nl + 1;
+        }
+        *ret = l;
+}
+
+/**
+ * harness_cri_log_done() - frees what harness_cri_log_read() made.
+ * @l: the log.
+ */
+void harness_cri_log_done(HarnessCriLog *l) {
+        for (size_t i = 0; i < l->n_records; i++)
+                free(l->records[i].payload);
+        free(l->records);
+        free(l->streams[0]);
+        free(l->streams[1]);
+        *l = (HarnessCriLog) {};
+}
+
+/* ---- /proc and files ------------------------------------------------------------------------- */
+
+/**
+ * harness_count_fds() - the number of open fds of pid.
+ * @pid: the process.
+ */
+unsigned harness_count_fds(pid_t pid) {
+        _cleanup_free_ char *path = xasprintf("/proc/%d/fd", (int) pid);
+        _cleanup_closedir_ DIR *d = opendir(path);
+        struct dirent *de;
+        unsigned n = 0;
+
+        ck_assert_msg(d, "opendir %s: %m", path);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        return n;
+}
+
+/* Reads state and ppid from /proc/PID/stat; false if the process is gone. */
+static bool proc_stat(pid_t pid, char *ret_state, pid_t *ret_ppid) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        char buf[1024], *p;
+        int ppid;
+
+        if (asprintf(&path, "/proc/%d/stat", (int) pid) < 0)
+                return false;
+        f = fopen(path, "re");
+        if (!f || !fgets(buf, sizeof(buf), f))
+                return false;
+        p = strrchr(buf, ')');
+        if (!p || sscanf(p + 1, " %c %d", ret_state, &ppid) != 2)
+                return false;
+        *ret_ppid = ppid;
+        return true;
+}
+
+/**
+ * harness_get_ppid() - the parent pid of pid; asserts the process exists.
+ * @pid: the process.
+ */
+pid_t harness_get_ppid(pid_t pid) {
+        pid_t ppid;
+        char state;
+
+        ck_assert_msg(proc_stat(pid, &state, &ppid), "process %d does not exist", (int) pid);
+        return ppid;
+}
+
+/**
+ * harness_pid_alive() - whether pid exists and is not a zombie.
+ * @pid: the process.
+ */
+bool harness_pid_alive(pid_t pid) {
+        return pid > 0 && pid_running(pid);
+}
+
+/**
+ * harness_count_children() - the number of children of pid.
+ * @pid: the parent.
+ * @ret_zombies: gets how many of them are zombies (may be NULL).
+ */
+unsigned harness_count_children(pid_t pid, unsigned *ret_zombies) {
+        _cleanup_closedir_ DIR *d = opendir("/proc");
+        struct dirent *de;
+        unsigned n = 0, zombies = 0;
+
+        ck_assert_ptr_nonnull(d);
+        while ((de = readdir(d))) {
+                pid_t ppid;
+                char state;
+
+                if (!digits(de->d_name, strlen(de->d_name)))
+                        continue;
+                if (!proc_stat(atoi(de->d_name), &state, &ppid) || ppid != pid)
+                        continue;
+                n++;
+                if (state == 'Z')
+                        zombies++;
+        }
+        if (ret_zombies)
+                *ret_zombies = zombies;
+        return n;
+}
+
+/**
+ * harness_count_shims() - live berth-shim processes of this fixture (their command line names its
+ * state dir), whoever their parent is.
+ */
+unsigned harness_count_shims(void) {
+        _cleanup_closedir_ DIR *d = opendir("/proc");
+        struct dirent *de;
+        unsigned n = 0;
+
+        ck_assert_ptr_nonnull(d);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                char buf[8192];
+                ssize_t size;
+                pid_t pid;
+
+                if (!digits(de->d_name, strlen(de->d_name)))
+                        continue;
+                pid = atoi(de->d_name);
+                if (!pid_is_shim(pid) || !harness_pid_alive(pid))
+                        continue;
+                path = xasprintf("/proc/%d/cmdline", (int) pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                size = read(fd, buf, sizeof(buf) - 1);
+                if (size <= 0)
+                        continue;
+                for (ssize_t i = 0; i < size; i++)
+                        if (buf[i] == 0)
+                                buf[i] = ' ';
+                buf[size] = 0;
+                if (strstr(buf, harness->state_dir))
+                        n++;
+        }
+        return n;
+}
+
+static void list_recursive(const char *top, const char *rel, char **text) {
+        _cleanup_free_ char *dir = rel ? xasprintf("%s/%s", top, rel) : xstrdup(top);
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *sub = NULL;
+                char *t;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                sub = rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+                t = xasprintf("%s%s\n", *text, sub);
+                free(*text);
+                *text = t;
+                if (de->d_type == DT_DIR)
+                        list_recursive(top, sub, text);
+        }
+}
+
+/**
+ * harness_dir_listing() - every path below dir, relative, sorted, one a line; "" if dir is missing.
+ * @dir: the directory.
+ */
+char *harness_dir_listing(const char *dir) {
+        _cleanup_free_ char *text = xstrdup("");
+        char *sorted;
+
+        list_recursive(dir, NULL, &text);
+        sorted = sort_lines(text);
+        ck_assert_ptr_nonnull(sorted);
+        return sorted;
+}
+
+/**
+ * harness_runc_list() - the ids runc knows under the fixture's runtime root, sorted.
+ */
+char *harness_runc_list(void) {
+        char *ids = runc_list(harness->runtime_root);
+
+        ck_assert_msg(ids, "runc --root %s list failed", harness->runtime_root);
+        return ids;
+}
+
+/**
+ * harness_read_file() - reads a whole file (NUL terminated); asserts success.
+ * @path: the file.
+ * @ret_size: gets its size (may be NULL).
+ */
+char *harness_read_file(const char *path, size_t *ret_size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        char *buf = NULL;
+        size_t size = 0, allocated = 0;
+
+        ck_assert_msg(fd >= 0, "cannot open '%s': %m", path);
+        for (;;) {
+                ssize_t n;
+
+                if (allocated - size < 65536) {
+                        allocated = allocated * 2 + 65536;
+                        buf = realloc(buf, allocated);
+                        ck_assert_ptr_nonnull(buf);
+                }
+                n = read(fd, buf + size, allocated - size - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                ck_assert_msg(n >= 0, "cannot read '%s': %m", path);
+                if (n == 0)
+                        break;
+                size += n;
+        }
+        buf[size] = 0;
+        if (ret_size)
+                *ret_size = size;
+        return buf;
+}
+
+/**
+ * harness_write_file() - writes a whole file (mode 0644); asserts success.
+ * @path: the file.
+ * @data: the content.
+ * @size: its size.
+ */
+void harness_write_file(const char *path, const void *data, size_t size) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        const char *p = data;
+
+        ck_assert_msg(fd >= 0, "cannot create '%s': %m", path);
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                ck_assert_msg(n > 0, "cannot write '%s': %m", path);
+                p += n;
+                size -= n;
+        }
+}
+
+/**
+ * harness_path_exists() - whether path exists (without following a final symlink).
+ * @path: the path.
+ */
+bool harness_path_exists(const char *path) {
+        struct stat st;
+
+        return lstat(path, &st) == 0;
+}
+
+/* ---- snapshots ------------------------------------------------------------------------------- */
+
+/**
+ * harness_snapshot_take() - records ListContainers, the state and log dirs and runc's list.
+ * @s: gets the snapshot.
+ */
+void harness_snapshot_take(HarnessSnapshot *s) {
+        s->list = harness_list_text();
+        s->state = harness_dir_listing(harness->state_dir);
+        s->logs = harness_dir_listing(harness->log_dir);
+        s->runc = harness_runc_list();
+}
+
+/**
+ * harness_snapshot_assert_unchanged() - asserts nothing changed since harness_snapshot_take().
+ * @s: the snapshot.
+ */
+void harness_snapshot_assert_unchanged(const HarnessSnapshot *s) {
+        HarnessSnapshot now = {};
+
+        harness_snapshot_take(&now);
+        ck_assert_msg(streq(s->list, now.list), "ListContainers changed:\nbefore:\n%s\nafter:\n%s", s->list,
+                      now.list);
+        ck_assert_msg(streq(s->state, now.state), "state dir changed:\nbefore:\n%s\nafter:\n%s", s->state,
+                      now.state);
+        ck_assert_msg(streq(s->logs, now.logs), "log dir changed:\nbefore:\n%s\nafter:\n%s", s->logs,
+                      now.logs);
+        ck_assert_msg(streq(s->runc, now.runc), "runc list changed:\nbefore:\n%s\nafter:\n%s", s->runc,
+                      now.runc);
+        harness_snapshot_done(&now);
+}
+
+/**
+ * harness_snapshot_done() - frees a snapshot.
+ * @s: the snapshot.
+ */
+void harness_snapshot_done(HarnessSnapshot *s) {
+        free(s->list);
+        free(s->state);
+        free(s->logs);
+        free(s->runc);
+        *s = (HarnessSnapshot) {};
+}

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# test-berthctl.sh: drives berthctl end to end against a real berthd on a private dbus-daemon,
+# with real runc and busybox bundles: run (foreground, --rm, -d), wait, logs, ps --json,
+# inspect, kill, rm / rm -f, and the one-line errors for unknown ids.
+#
+# Runs under `make check` (BERTH_BUILDDIR and BERTH_SRCDIR set) or by hand from a build dir.
+# Exit 0 pass, 1 fail, 77 skip (not root, no runc/dbus-daemon/busybox/python3); with CI=true a
+# missing dependency is a hard failure (99), never a skip.
+set -uo pipefail
+
+builddir=${BERTH_BUILDDIR:-$(pwd)}
+srcdir=${BERTH_SRCDIR:-$builddir}
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin ;; esac
+
+in_ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ] && [ "${CI}" != "0" ]; }
+unusable() {
+        if in_ci; then
+                echo "*** FAIL: test-berthctl.sh cannot run: $* (CI is set: a skipped test is a failure)" >&2
+                exit 99
+        fi
+        echo "SKIP: $* (tests/install-deps.sh installs what the integration tests need)" >&2
+        exit 77
+}
+
+[ "$(id -u)" = 0 ] || unusable "not running as root"
+for tool in runc dbus-daemon python3; do
+        command -v "$tool" >/dev/null 2>&1 || unusable "$tool not found"
+done
+[ -x /bin/busybox ] || unusable "no /bin/busybox (busybox-static)"
+for bin in berthd berthctl berth-shim; do
+        if [ ! -x "$builddir/$bin" ]; then
+                echo "*** FAIL: $builddir/$bin is not built" >&2
+                exit 99
+        fi
+done
+
+berthctl=$builddir/berthctl
+tmp=$(mktemp -d /tmp/berth-ctl-test-XXXXXX)
+state=$tmp/state
+logs=$tmp/logs
+dbus_pid=
+berthd_pid=
+failures=0
+
+stop_pid() { # pid: SIGTERM, then SIGKILL after 5 s
+        local pid=$1 i
+        [ -n "$pid" ] || return 0
+        kill -TERM "$pid" 2>/dev/null || return 0
+        for ((i = 0; i < 50; i++)); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        return 0
+}
+
+cleanup() {
+        local id pidfile pid
+        if [ -n "$berthd_pid" ]; then
+                for id in $("$berthctl" ps -a -q 2>/dev/null); do
+                        "$berthctl" rm -f "$id" >/dev/null 2>&1
+                done
+        fi
+        stop_pid "$berthd_pid"
+        for pidfile in "$state"/*/shim.pid; do
+                [ -f "$pidfile" ] || continue
+                pid=$(cat "$pidfile")
+                if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = berth-shim ]; then
+                        echo "cleanup: killing leftover shim $pid" >&2
+                        kill -KILL "$pid" 2>/dev/null
+                fi
+        done
+        if [ -d "$state/.runtime" ]; then
+                for id in $(runc --root "$state/.runtime" list -q 2>/dev/null); do
+                        echo "cleanup: deleting leftover runtime container $id" >&2
+                        runc --root "$state/.runtime" delete -f "$id" >/dev/null 2>&1
+                done
+        fi
+        stop_pid "$dbus_pid"
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+        echo "FAIL: $*" >&2
+        failures=$((failures + 1))
+}
+pass() { echo "ok: $*"; }
+
+# Checks a command's exit status: expect_rc WANT GOT WHAT
+expect_rc() {
+        if [ "$2" = "$1" ]; then pass "$3 exits $1"; else fail "$3 exited $2, expected $1"; fi
+}
+expect_eq() { # expect_eq WANT GOT WHAT
+        if [ "$2" = "$1" ]; then pass "$3"; else fail "$3: got '$2', expected '$1'"; fi
+}
+# Runs the python3 program on stdin with FILE ARGS...; it asserts what the JSON in FILE must be.
+expect_json() { # expect_json WHAT FILE [ARGS...] <<PROGRAM
+        local what=$1
+        shift
+        if python3 - "$@"; then pass "$what"; else fail "$what: $(cat "$1")"; fi
+}
+
+# ---- the private bus and berthd -------------------------------------------------------------
+
+dbus-daemon --config-file="$srcdir/tests/data/bus.conf" --print-address=3 --nofork --nopidfile \
+        --address="unix:path=$tmp/bus" 3>"$tmp/address" 2>"$tmp/dbus.log" &
+dbus_pid=$!
+for ((i = 0; i < 100; i++)); do
+        [ -s "$tmp/address" ] && break
+        sleep 0.1
+done
+[ -s "$tmp/address" ] || { echo "FAIL: dbus-daemon did not start" >&2; cat "$tmp/dbus.log" >&2; exit 1; }
+BERTH_ADDRESS=$(head -n 1 "$tmp/address")
+export BERTH_ADDRESS
+
+"$builddir/berthd" --address="$BERTH_ADDRESS" --state-dir="$state" --log-dir="$logs" \
+        </dev/null >"$tmp/berthd.log" 2>&1 &
+berthd_pid=$!
+for ((i = 0; i < 100; i++)); do
+        "$berthctl" ps >/dev/null 2>&1 && break
+        kill -0 "$berthd_pid" 2>/dev/null || break
+        sleep 0.1
+done
+if ! "$berthctl" ps >/dev/null 2>&1; then
+        echo "FAIL: berthd did not come up" >&2
+        cat "$tmp/berthd.log" >&2
+        exit 1
+fi
+
+bundle() { # bundle NAME CMD...: makes a busybox bundle, prints its path
+        local dir=$tmp/bundles/$1
+        shift
+        if ! bash "$srcdir/tests/make-bundle.sh" "$dir" "$@" >/dev/null; then
+                echo "make-bundle.sh failed" >&2
+                exit 1
+        fi
+        echo "$dir"
+}
+
+b42=$(bundle b42 sh -c 'echo hello from berth; echo to stderr >&2; exit 42')
+b7=$(bundle b7 sh -c 'echo detached; exit 7')
+bsleep=$(bundle bsleep sleep 1000)
+
+# ---- run in the foreground ------------------------------------------------------------------
+
+out=$("$berthctl" run r42 "$b42" 2>"$tmp/err")
+expect_rc 42 $? "berthctl run r42"
+expect_eq "hello from berth" "$out" "run prints the container's stdout"
+grep -q "to stderr" "$tmp/err" && pass "run passes the container's stderr" ||
+        fail "run: stderr was '$(cat "$tmp/err")'"
+"$berthctl" rm r42
+expect_rc 0 $? "berthctl rm r42 (stopped)"
+
+# ---- run --rm ---------------------------------------------------------------------------------
+
+out=$("$berthctl" run --rm rm1 "$b42" 2>"$tmp/err")
+expect_rc 42 $? "berthctl run --rm rm1"
+expect_eq "hello from berth" "$out" "run --rm prints the output"
+grep -v "to stderr" "$tmp/err" >"$tmp/err2"
+[ ! -s "$tmp/err2" ] && pass "run --rm prints nothing else on stderr" ||
+        fail "run --rm printed: $(cat "$tmp/err2")"
+"$berthctl" inspect rm1 >/dev/null 2>&1 && fail "run --rm left container rm1 behind" ||
+        pass "run --rm leaves no container"
+[ ! -e "$state/rm1" ] && pass "run --rm leaves no state dir" || fail "run --rm left $state/rm1"
+[ ! -e "$logs/rm1.log" ] && pass "run --rm leaves no log" || fail "run --rm left $logs/rm1.log"
+
+# ---- run -d, wait, logs -----------------------------------------------------------------------
+
+out=$("$berthctl" run -d d7 "$b7")
+expect_rc 0 $? "berthctl run -d d7"
+expect_eq "d7" "$out" "run -d prints the id"
+out=$("$berthctl" wait d7)
+expect_rc 0 $? "berthctl wait d7"
+expect_eq "7" "$out" "wait prints the exit status"
+out=$("$berthctl" logs d7)
+expect_rc 0 $? "berthctl logs d7"
+expect_eq "detached" "$out" "logs prints the container's output"
+
+# ---- ps --json, inspect -----------------------------------------------------------------------
+
+out=$("$berthctl" run -d s1 "$bsleep")
+expect_rc 0 $? "berthctl run -d s1"
+
+"$berthctl" ps --json >"$tmp/ps.json"
+expect_rc 0 $? "berthctl ps --json"
+expect_json "ps --json is a list of objects with id and state, s1 running" "$tmp/ps.json" <<'EOF'
+import json, sys
+ps = json.load(open(sys.argv[1]))
+assert isinstance(ps, list), "not a list"
+for o in ps:
+    assert isinstance(o, dict) and isinstance(o.get("id"), str) and isinstance(o.get("state"), str), o
+rows = {o["id"]: o for o in ps}
+assert rows["s1"]["state"] == "running", rows
+EOF
+
+"$berthctl" ps -a --json >"$tmp/ps-a.json"
+expect_rc 0 $? "berthctl ps -a --json"
+expect_json "ps -a --json lists d7 stopped with status 7" "$tmp/ps-a.json" <<'EOF'
+import json, sys
+rows = {o["id"]: o for o in json.load(open(sys.argv[1]))}
+assert rows["d7"]["state"] == "stopped", rows
+assert rows["d7"].get("exit_status", 7) == 7, rows
+assert rows["s1"]["state"] == "running", rows
+EOF
+
+"$berthctl" inspect s1 >"$tmp/inspect.json"
+expect_rc 0 $? "berthctl inspect s1"
+expect_json "inspect prints one JSON object with id, state, bundle, pid, exit_status" \
+        "$tmp/inspect.json" "$bsleep" <<'EOF'
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert isinstance(o, dict), "not an object"
+assert o["id"] == "s1", o
+assert o["state"] == "running", o
+assert o["bundle"] == sys.argv[2], o
+assert isinstance(o["pid"], int) and o["pid"] > 0, o
+assert o["exit_status"] == -1, o
+EOF
+
+# ---- kill -------------------------------------------------------------------------------------
+
+"$berthctl" kill -s KILL s1
+expect_rc 0 $? "berthctl kill -s KILL s1"
+out=$("$berthctl" wait s1)
+expect_eq "137" "$out" "wait after kill -s KILL prints 137"
+"$berthctl" inspect s1 >"$tmp/inspect.json"
+expect_json "inspect after kill: stopped, 137" "$tmp/inspect.json" <<'EOF'
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["state"] == "stopped" and o["exit_status"] == 137, o
+EOF
+
+# ---- rm, rm -f --------------------------------------------------------------------------------
+
+"$berthctl" run -d s2 "$bsleep" >/dev/null
+expect_rc 0 $? "berthctl run -d s2"
+"$berthctl" rm s2 2>"$tmp/err"
+rc=$?
+[ "$rc" != 0 ] && pass "rm of a running container fails" || fail "rm of a running container succeeded"
+expect_eq 1 "$(wc -l <"$tmp/err")" "rm of a running container prints one line on stderr"
+state_s2=$("$berthctl" inspect s2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+expect_eq running "$state_s2" "s2 still runs after a failed rm"
+"$berthctl" rm -f s2
+expect_rc 0 $? "berthctl rm -f s2"
+"$berthctl" inspect s2 >/dev/null 2>&1 && fail "s2 still exists after rm -f" ||
+        pass "rm -f removes a running container"
+"$berthctl" rm d7 s1
+expect_rc 0 $? "berthctl rm d7 s1"
+
+# ---- errors -----------------------------------------------------------------------------------
+
+for cmd in "inspect nosuch" "kill nosuch" "rm nosuch" "rm -f nosuch" "wait nosuch" "start nosuch" \
+           "logs nosuch"; do
+        # shellcheck disable=SC2086
+        "$berthctl" $cmd >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        if [ "$rc" != 0 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && [ ! -s "$tmp/out" ]; then
+                pass "berthctl $cmd: exit $rc, '$(cat "$tmp/err")'"
+        else
+                fail "berthctl $cmd: exit $rc, stdout '$(cat "$tmp/out")', stderr '$(cat "$tmp/err")'"
+        fi
+done
+
+# ---- nothing left -----------------------------------------------------------------------------
+
+out=$("$berthctl" ps -a --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+expect_eq 0 "$out" "no containers left"
+out=$(runc --root "$state/.runtime" list -q 2>/dev/null | wc -l)
+expect_eq 0 "$out" "runc lists no containers"
+
+if [ "$failures" -gt 0 ]; then
+        echo "$failures check(s) failed; berthd's log:" >&2
+        cat "$tmp/berthd.log" >&2
+        exit 1
+fi
+echo "all berthctl checks passed"
+exit 0
