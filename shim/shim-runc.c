@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -90,6 +91,11 @@ static _noreturn_ void runtime_exec(char **argv, const int stdio[3], int errno_f
         for (int sig = 1; sig < _NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
                         (void) signal(sig, SIG_DFL);
+
+        /* A runtime call must not outlive a killed shim: berthd cleans up after a dead shim, and
+         * a runtime still creating behind its back would leave a stray container. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                goto fail;
 
         /* Copies above 2 first, so fds that are already 0..2 (or swapped) can't clobber each other. */
         for (size_t i = 0; i < 3; i++) {
