@@ -104,6 +104,8 @@ expect_json() { # expect_json WHAT FILE [ARGS...] <<PROGRAM
 
 # ---- the private bus and berthd -------------------------------------------------------------
 
+# Other users reach the bus socket (not the rest): they are refused by berthd, not by the bus.
+chmod 0711 "$tmp"
 dbus-daemon --config-file="$srcdir/tests/data/bus.conf" --print-address=3 --nofork --nopidfile \
         --address="unix:path=$tmp/bus" 3>"$tmp/address" 2>"$tmp/dbus.log" &
 dbus_pid=$!
@@ -262,6 +264,31 @@ for cmd in "inspect nosuch" "kill nosuch" "rm nosuch" "rm -f nosuch" "wait nosuc
                 fail "berthctl $cmd: exit $rc, stdout '$(cat "$tmp/out")', stderr '$(cat "$tmp/err")'"
         fi
 done
+
+# ---- callers: anyone may read, only root may change ---------------------------------------------
+# The private bus lets everyone talk to berthd, so this is berthd's own check, not a bus policy.
+
+"$berthctl" create acl1 "$b42" >/dev/null
+expect_rc 0 $? "berthctl create acl1"
+as_nobody() {
+        setpriv --reuid=65534 --regid=65534 --clear-groups busctl --address="$BERTH_ADDRESS" "$@"
+}
+out=$(as_nobody call org.berth.Monitor1 /org/berth/Monitor1 org.berth.Monitor1 ListContainers 2>&1)
+case "$out" in *'"acl1"'*) pass "another user may list containers" ;;
+        *) fail "another user cannot list: '$out'" ;; esac
+for call in "org.berth.Monitor1 StartContainer s acl1" "org.berth.Monitor1 KillContainer sib acl1 9 false" \
+            "org.berth.Monitor1 DeleteContainer sb acl1 true" \
+            "org.berth.Monitor1 CreateContainer ssa{sv} acl2 $b42 0"; do
+        # shellcheck disable=SC2086
+        out=$(as_nobody call org.berth.Monitor1 /org/berth/Monitor1 $call 2>&1)
+        case "$out" in *"Only root may change containers"*) pass "another user is refused: ${call#* }" ;;
+                *) fail "another user: ${call#* }: '$out'" ;; esac
+done
+expect_eq created "$("$berthctl" inspect acl1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" \
+        "refused calls changed nothing"
+"$berthctl" inspect acl2 >/dev/null 2>&1 && fail "a refused create made acl2" || pass "a refused create made nothing"
+"$berthctl" rm acl1
+expect_rc 0 $? "berthctl rm acl1"
 
 # ---- nothing left -----------------------------------------------------------------------------
 
