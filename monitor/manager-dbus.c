@@ -97,58 +97,55 @@ static int read_strv(sd_bus_message *message, const char *contents, char ***ret)
 }
 
 static int read_option(sd_bus_message *message, const char *key, CreateOptions *o, sd_bus_error *error) {
+        /* Basic types are read straight into their field; the rest is SPECIAL. */
+        enum { SPECIAL = -1 };
         static const struct {
                 const char *key;
                 const char *type;
+                ssize_t offset;
         } table[] = {
-                { "Runtime", "s" }, { "RuntimeArgs", "as" }, { "Terminal", "b" }, { "Stdin", "h" },
-                { "Stdout", "h" }, { "Stderr", "h" }, { "LogDriver", "s" }, { "LogPath", "s" },
-                { "LogMaxSize", "t" }, { "Labels", "a{ss}" }, { "RestoreFrom", "s" }, { "NoPivotRoot", "b" },
-                { "Start", "b" },
+                { "Runtime", "s", offsetof(CreateOptions, runtime) },
+                { "RuntimeArgs", "as", SPECIAL },
+                { "Terminal", "b", offsetof(CreateOptions, terminal) },
+                { "Stdin", "h", SPECIAL },
+                { "Stdout", "h", SPECIAL },
+                { "Stderr", "h", SPECIAL },
+                { "LogDriver", "s", offsetof(CreateOptions, log_driver) },
+                { "LogPath", "s", offsetof(CreateOptions, log_path) },
+                { "LogMaxSize", "t", offsetof(CreateOptions, log_max_size) },
+                { "Labels", "a{ss}", SPECIAL },
+                { "RestoreFrom", "s", offsetof(CreateOptions, restore_from) },
+                { "NoPivotRoot", "b", offsetof(CreateOptions, no_pivot_root) },
+                { "Start", "b", offsetof(CreateOptions, start) },
         };
         const char *contents;
+        size_t i;
         int fd, r;
 
         r = sd_bus_message_peek_type(message, NULL, &contents);
         if (r < 0)
                 return r;
 
-        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
-                if (!streq(key, table[i].key))
-                        continue;
-                if (!streq(contents, table[i].type))
-                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
-                                                 "Option '%s' must be of type '%s', got '%s'.", key,
-                                                 table[i].type, contents);
-                goto known;
-        }
-        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT, "Unknown option '%s'.", key);
+        for (i = 0; i < ELEMENTSOF(table); i++)
+                if (streq(key, table[i].key))
+                        break;
+        if (i >= ELEMENTSOF(table))
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT, "Unknown option '%s'.", key);
+        if (!streq(contents, table[i].type))
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                                         "Option '%s' must be of type '%s', got '%s'.", key, table[i].type,
+                                         contents);
 
-known:
         r = sd_bus_message_enter_container(message, 'v', contents);
         if (r < 0)
                 return r;
 
-        if (streq(key, "Runtime"))
-                r = sd_bus_message_read(message, "s", &o->runtime);
+        if (table[i].offset != SPECIAL)
+                r = sd_bus_message_read_basic(message, contents[0], (uint8_t *) o + table[i].offset);
         else if (streq(key, "RuntimeArgs"))
                 r = read_strv(message, "s", &o->runtime_args);
         else if (streq(key, "Labels"))
                 r = read_strv(message, "{ss}", &o->labels);
-        else if (streq(key, "LogDriver"))
-                r = sd_bus_message_read(message, "s", &o->log_driver);
-        else if (streq(key, "LogPath"))
-                r = sd_bus_message_read(message, "s", &o->log_path);
-        else if (streq(key, "LogMaxSize"))
-                r = sd_bus_message_read(message, "t", &o->log_max_size);
-        else if (streq(key, "RestoreFrom"))
-                r = sd_bus_message_read(message, "s", &o->restore_from);
-        else if (streq(key, "Start"))
-                r = sd_bus_message_read(message, "b", &o->start);
-        else if (streq(key, "NoPivotRoot"))
-                r = sd_bus_message_read(message, "b", &o->no_pivot_root);
-        else if (streq(key, "Terminal"))
-                r = sd_bus_message_read(message, "b", &o->terminal);
         else {
                 size_t idx = streq(key, "Stdin") ? 0 : streq(key, "Stdout") ? 1 : 2;
 
