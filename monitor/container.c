@@ -241,6 +241,12 @@ void container_flush_exit_signal(Container *c) {
                 return;
         c->exit_signal_pending = false;
 
+        if (c->exit.oom_killed) {
+                r = sd_bus_emit_signal(c->manager->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerOOM",
+                                       "so", c->id, c->path);
+                if (r < 0)
+                        log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerOOM, ignoring: %m");
+        }
         r = sd_bus_emit_signal(c->manager->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerExited", "soib",
                                c->id, c->path, c->exit.status, c->exit.oom_killed);
         if (r < 0)

@@ -511,5 +511,6 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS("ContainerStarted", SD_BUS_ARGS("s", id, "o", path, "u", pid), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ContainerExited", SD_BUS_ARGS("s", id, "o", path, "i", status, "b", oom_killed), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ContainerDeleted", SD_BUS_ARGS("s", id, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ContainerOOM", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_VTABLE_END
 };
