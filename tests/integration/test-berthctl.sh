@@ -265,6 +265,22 @@ for cmd in "inspect nosuch" "kill nosuch" "rm nosuch" "rm -f nosuch" "wait nosuc
         fi
 done
 
+# ---- OOM kill -----------------------------------------------------------------------------------
+
+boom=$(bundle boom sh -c 'x=a; while true; do x="$x$x"; done')
+python3 - "$boom/config.json" <<'EOF_PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["linux"].setdefault("resources", {})["memory"] = {"limit": 16 * 1024 * 1024}
+json.dump(c, open(sys.argv[1], "w"))
+EOF_PY
+"$berthctl" run oom1 "$boom" >/dev/null 2>&1
+expect_rc 137 $? "berthctl run of a container over its memory limit"
+out=$("$berthctl" inspect oom1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["exit_reason"], d["oom_killed"])')
+expect_eq "oom-killed True" "$out" "an OOM kill is reported as oom-killed"
+"$berthctl" rm oom1
+expect_rc 0 $? "berthctl rm oom1"
+
 # ---- callers: anyone may read, only root may change ---------------------------------------------
 # The private bus lets everyone talk to berthd, so this is berthd's own check, not a bus policy.
 
