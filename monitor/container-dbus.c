@@ -212,13 +212,12 @@ int method_container_delete(sd_bus_message *message, void *userdata, sd_bus_erro
                                          container_state_to_string(c->state));
 
         if (!c->shim_bus) {
-                /* The shim is gone: berthd cleans up itself. */
-                r = container_delete_without_shim(c);
+                /* The shim is gone: berthd cleans up itself, and answers once the runtime is done. */
+                r = container_delete_without_shim(c, message);
                 if (r < 0)
                         return r;
-                r = sd_bus_reply_method_return(message, NULL);
                 container_remove(c);
-                return r;
+                return 1;
         }
 
         r = container_delete(c, message, force);

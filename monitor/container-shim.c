@@ -93,7 +93,7 @@ static void container_create_failed(Container *c) {
         }
 
         /* The shim may have died before cleaning the runtime's state. */
-        (void) container_delete_without_shim(c);
+        (void) container_delete_without_shim(c, NULL);
         container_free(c);
 }
 
@@ -586,15 +586,81 @@ int container_delete(Container *c, sd_bus_message *request, bool force) {
         return 0;
 }
 
-static int runtime_force_delete(Container *c) {
+/* A "runtime delete --force" berthd runs itself when a shim is gone. It runs in the background
+ * and is killed if it hangs, so a stuck runtime never blocks berthd. */
+struct RuntimeCleanup {
+        Manager *manager;
+        char *id;
+        int pidfd;
+        sd_event_source *exit_source;
+        sd_event_source *timeout_source;
+        sd_bus_message *request;        /* answered once the runtime is done */
+        LIST_FIELDS(RuntimeCleanup, cleanups);
+};
+
+/**
+ * runtime_cleanup_free() - forget a background runtime call (the process is reaped anyway)
+ * @rc: the call, may be NULL
+ */
+RuntimeCleanup *runtime_cleanup_free(RuntimeCleanup *rc) {
+        if (!rc)
+                return NULL;
+        if (rc->manager)
+                LIST_REMOVE(cleanups, rc->manager->cleanups, rc);
+        sd_event_source_disable_unref(rc->exit_source);
+        sd_event_source_disable_unref(rc->timeout_source);
+        safe_close(rc->pidfd);
+        if (rc->request)
+                (void) sd_bus_reply_method_return(rc->request, NULL);
+        sd_bus_message_unref(rc->request);
+        free(rc->id);
+        return mfree(rc);
+}
+
+static int on_cleanup_exited(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        RuntimeCleanup *rc = userdata;
+        Container *c = manager_get_container(rc->manager, rc->id);
+
+        log_container(LOG_DEBUG, rc->id, "Runtime cleanup of '%s' finished.", rc->id);
+        if (c && c->lost)
+                container_mark_lost(c);
+        runtime_cleanup_free(rc);
+        return 0;
+}
+
+static int on_cleanup_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        RuntimeCleanup *rc = userdata;
+
+        log_container(LOG_WARNING, rc->id, "Runtime cleanup of '%s' hangs, killing it.", rc->id);
+        (void) pidfd_send_sig(rc->pidfd, SIGKILL);
+        return 0;
+}
+
+static uint64_t runtime_timeout_usec(void) {
+        const char *e = getenv("BERTH_RUNTIME_TIMEOUT_SEC");
+        unsigned long v;
+        char *end;
+
+        if (e) {
+                errno = 0;
+                v = strtoul(e, &end, 10);
+                if (errno == 0 && *end == 0 && v > 0 && v < 24 * 3600)
+                        return v * USEC_PER_SEC;
+        }
+        return 60 * USEC_PER_SEC;
+}
+
+static int runtime_force_delete(Container *c, sd_bus_message *request) {
         const ContainerConfig *cfg = c->config;
+        Manager *m = c->manager;
         _cleanup_strv_free_ char **argv = NULL;
+        RuntimeCleanup *rc;
         size_t n = 0;
-        int status;
         pid_t pid;
+        int r;
 
         if (!cfg || !cfg->runtime)
-                return 0;
+                return request ? sd_bus_reply_method_return(request, NULL) : 0;
 
         argv = calloc(strv_length(cfg->runtime_args) + 8, sizeof(char *));
         if (!argv)
@@ -611,13 +677,32 @@ static int runtime_force_delete(Container *c) {
                 if (!argv[i])
                         return -ENOMEM;
 
+        rc = calloc(1, sizeof(RuntimeCleanup));
+        if (!rc)
+                return -ENOMEM;
+        rc->pidfd = -EBADF;
+        rc->manager = m;
+        LIST_PREPEND(cleanups, m->cleanups, rc);
+        rc->id = strdup(c->id);
+        rc->request = sd_bus_message_ref(request);
+        if (!rc->id) {
+                runtime_cleanup_free(rc);
+                return -ENOMEM;
+        }
+
         pid = fork();
-        if (pid < 0)
-                return -errno;
+        if (pid < 0) {
+                r = -errno;
+                runtime_cleanup_free(rc);
+                return r;
+        }
         if (pid == 0) {
                 int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
                 int keep[] = { STDERR_FILENO };
+                sigset_t all;
 
+                (void) sigemptyset(&all);
+                (void) sigprocmask(SIG_SETMASK, &all, NULL);
                 if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0)
                         _exit(126);
                 (void) close_all_fds_except(keep, ELEMENTSOF(keep));
@@ -625,22 +710,40 @@ static int runtime_force_delete(Container *c) {
                 _exit(127);
         }
 
-        /* A short synchronous wait: this only runs when a shim is gone, which is rare. */
-        if (waitpid(pid, &status, 0) < 0)
-                return -errno;
+        /* berthd reaps every child on SIGCHLD; the pidfd only tells when this one is done. */
+        rc->pidfd = pidfd_open_pid(pid);
+        if (rc->pidfd < 0) {
+                r = rc->pidfd;
+                (void) kill(pid, SIGKILL);
+                runtime_cleanup_free(rc);
+                return r;
+        }
+        r = sd_event_add_io(m->event, &rc->exit_source, rc->pidfd, EPOLLIN, on_cleanup_exited, rc);
+        if (r >= 0)
+                r = sd_event_add_time_relative(m->event, &rc->timeout_source, CLOCK_MONOTONIC,
+                                               runtime_timeout_usec(), USEC_PER_SEC, on_cleanup_timeout, rc);
+        if (r < 0) {
+                (void) pidfd_send_sig(rc->pidfd, SIGKILL);
+                runtime_cleanup_free(rc);
+                return r;
+        }
+        (void) sd_event_source_set_description(rc->exit_source, "runtime-cleanup");
+        (void) sd_event_source_set_description(rc->timeout_source, "runtime-cleanup-timeout");
         return 0;
 }
 
 /**
  * container_delete_without_shim() - clean up after a container whose shim is gone
  * @c: the container
+ * @request: a call to answer once the runtime's state is gone, or NULL
  *
- * Removes the runtime's state (which kills leftover processes) and the state directory.
+ * Removes the runtime's state (which kills leftover processes, in the background) and the
+ * state directory.
  */
-int container_delete_without_shim(Container *c) {
+int container_delete_without_shim(Container *c, sd_bus_message *request) {
         int r;
 
-        r = runtime_force_delete(c);
+        r = runtime_force_delete(c, request);
         if (r < 0)
                 log_container_errno(LOG_WARNING, c->id, r, "Failed to delete runtime state of '%s', ignoring: %m",
                                     c->id);
@@ -652,11 +755,7 @@ int container_delete_without_shim(Container *c) {
  * @c: the container
  */
 void container_shim_lost(Container *c) {
-        ExitRecord e = {
-                .status = 255,
-                .reason = EXIT_REASON_SHIM_LOST,
-                .finished_at = now_usec(CLOCK_REALTIME),
-        };
+        ExitRecord e;
         int r;
 
         /* The shim may have written the exit record just before it died: that one is the truth. */
@@ -665,12 +764,32 @@ void container_shim_lost(Container *c) {
                 return;
         }
 
-        log_container(LOG_WARNING, c->id, "Shim of '%s' (pid %d) is gone, the container is lost.", c->id,
-                      (int) c->shim_pid);
+        log_container(LOG_WARNING, c->id, "Shim of '%s' is gone, the container is lost.", c->id);
 
-        r = runtime_force_delete(c);
-        if (r < 0)
+        /* Reported as stopped only once its orphans are dead and the runtime forgot it. */
+        c->lost = true;
+        r = runtime_force_delete(c, NULL);
+        if (r < 0) {
                 log_container_errno(LOG_WARNING, c->id, r, "Failed to delete runtime state, ignoring: %m");
+                container_mark_lost(c);
+        }
+}
+
+/**
+ * container_mark_lost() - record and announce 255/shim-lost for a container whose shim is gone
+ * @c: the container
+ */
+void container_mark_lost(Container *c) {
+        ExitRecord e = {
+                .status = 255,
+                .reason = EXIT_REASON_SHIM_LOST,
+                .finished_at = now_usec(CLOCK_REALTIME),
+        };
+        int r;
+
+        c->lost = false;
+        if (c->exited)
+                return;
         if (c->dir_fd >= 0) {
                 r = exit_record_save(c->dir_fd, &e);
                 if (r < 0)
@@ -695,11 +814,18 @@ static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *us
                 /* The shim removed everything and exits after replying to Delete; if it died
                  * before, finish its work. */
                 if (!c->removed)
-                        (void) container_delete_without_shim(c);
+                        (void) container_delete_without_shim(c, NULL);
                 if (c->delete_request) {
                         (void) sd_bus_reply_method_return(c->delete_request, NULL);
                         c->delete_request = sd_bus_message_unref(c->delete_request);
                 }
+                container_remove(c);
+                return 0;
+        }
+
+        /* Only Delete makes a shim remove the state directory: if it is gone, a Delete that
+         * berthd did not see finish (a restart in between) completed. */
+        if (faccessat(c->manager->state_dir_fd, c->id, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
                 container_remove(c);
                 return 0;
         }

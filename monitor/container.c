@@ -44,8 +44,14 @@ int container_new(Manager *m, const char *id, ContainerConfig *config, Container
 }
 
 static void container_fail_pending(Container *c) {
+        bool shutdown = c->manager && c->manager->shutting_down;
+
         LIST_FOREACH_SAFE(calls, p, n, c->calls) {
-                if (p->request)
+                if (p->request && shutdown)
+                        (void) sd_bus_reply_method_errorf(p->request, SD_BUS_ERROR_NO_REPLY,
+                                                          "berthd is stopping; container '%s' is not affected.",
+                                                          c->id);
+                else if (p->request)
                         (void) sd_bus_reply_method_errorf(p->request, BERTH_ERROR_NO_SUCH_CONTAINER,
                                                           "Container '%s' went away.", c->id);
                 LIST_REMOVE(calls, c->calls, p);
@@ -57,6 +63,11 @@ static void container_fail_pending(Container *c) {
         LIST_FOREACH_SAFE(waiters, w, n, c->waiters) {
                 if (c->exited)
                         (void) sd_bus_reply_method_return(w->request, "i", c->exit.status);
+                else if (shutdown)
+                        /* The container keeps running: NoReply tells clients to ask the next berthd. */
+                        (void) sd_bus_reply_method_errorf(w->request, SD_BUS_ERROR_NO_REPLY,
+                                                          "berthd is stopping; container '%s' keeps running.",
+                                                          c->id);
                 else
                         (void) sd_bus_reply_method_errorf(w->request, BERTH_ERROR_NO_SUCH_CONTAINER,
                                                           "Container '%s' was deleted before it exited.",

@@ -63,6 +63,7 @@ struct Container {
 
         bool exited;
         bool exit_signal_pending;
+        bool lost;              /* shim gone, runtime cleanup under way */
         ExitRecord exit;
         uint64_t started_at;
 
@@ -96,7 +97,9 @@ int container_shim_call(Container *c, sd_bus_message *request, const char *membe
 int container_start(Container *c, sd_bus_message *request);
 int container_delete(Container *c, sd_bus_message *request, bool force);
 void container_shim_lost(Container *c);
-int container_delete_without_shim(Container *c);
+void container_mark_lost(Container *c);
+int container_delete_without_shim(Container *c, sd_bus_message *request);
+RuntimeCleanup *runtime_cleanup_free(RuntimeCleanup *rc);
 
 /* container-dbus.c */
 extern const sd_bus_vtable container_vtable[];

@@ -4,3 +4,4 @@
 typedef struct Manager Manager;
 typedef struct Container Container;
 typedef struct PendingCall PendingCall;
+typedef struct RuntimeCleanup RuntimeCleanup;

@@ -47,8 +47,11 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
+        m->shutting_down = true;
         while (m->containers)
                 container_free(m->containers);
+        while (m->cleanups)
+                runtime_cleanup_free(m->cleanups);
 
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -280,7 +283,7 @@ static int manager_attach_one(Manager *m, const char *id) {
                 /* berthd died before the shim wrote its pid: was it spawned at all? The shim
                  * writes shim.pid first thing, so by now it would have. Nothing ran. */
                 log_container(LOG_WARNING, c->id, "Container '%s' never got a shim, removing its state.", c->id);
-                (void) container_delete_without_shim(c);
+                (void) container_delete_without_shim(c, NULL);
                 container_free(c);
                 return 0;
         }
@@ -301,7 +304,7 @@ static int manager_attach_one(Manager *m, const char *id) {
                         /* berthd died while this shim was creating or deleting: finish with
                          * nothing rather than half a container. */
                         log_container(LOG_WARNING, c->id, "Removing '%s', left half made or half deleted.", c->id);
-                        (void) container_delete_without_shim(c);
+                        (void) container_delete_without_shim(c, NULL);
                         container_free(c);
                         return 0;
                 }
@@ -380,6 +383,14 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to scan '%s': %m", m->state_dir);
 
+        /* Cleanups of lost or half-made containers finish (or time out) first, so the first
+         * client sees their final state. */
+        while (m->cleanups) {
+                r = sd_event_run(m->event, UINT64_MAX);
+                if (r < 0)
+                        return log_error_errno(r, "Event loop failed: %m");
+        }
+
         r = sd_bus_request_name(m->bus, MANAGER_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire bus name '%s': %m", MANAGER_BUS_NAME);
@@ -403,5 +414,8 @@ int manager_run(Manager *m) {
 
         r = sd_event_loop(m->event);
         (void) sd_notify(false, "STOPPING=1");
+        if (r > 0)
+                /* sd-bus ends the loop with a positive code when the bus connection is gone. */
+                return log_error_errno(ECONNRESET, "Lost the bus connection, exiting; containers keep running.");
         return r;
 }

@@ -33,6 +33,8 @@ struct Manager {
 
         bool ready;             /* owns its name: signals may go out */
         Container *containers;
+        RuntimeCleanup *cleanups;   /* background runtime deletes */
+        bool shutting_down;
         unsigned n_containers;  /* exported ones */
 };
 

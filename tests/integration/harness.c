@@ -1,6 +1,7 @@
-/* The integration test fixture (see harness.h): a private dbus-daemon and a real berthd per test,
- * sd-bus helpers to drive berthd, an independent CRI log parser, and /proc and directory helpers
- * to check that nothing leaked.
+/* The integration test fixture (see harness.h): a private dbus-daemon and a real berthd per test
+ * (which tests may kill, restart, or leave without a bus), an independent CRI log parser, and
+ * /proc, socket and directory helpers to check that nothing leaked. The D-Bus helpers that drive
+ * berthd are in harness-bus.c.
  *
  * Cleaning up is done twice over on purpose. harness_teardown() deletes the containers through
  * berthd and stops every process it started by pid. But Check's fork mode ends a failed test with
@@ -18,6 +19,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -25,21 +30,30 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <inttypes.h>
 
 #include "harness.h"
+#include "harness-private.h"
 
 Harness *harness;
 
-#define GUARDIAN_MAX_PIDS 32
+#define GUARDIAN_MAX_PIDS 64
 
-static uint64_t now_monotonic_usec(void) {
+/**
+ * harness_now_usec() - CLOCK_MONOTONIC in µs.
+ */
+uint64_t harness_now_usec(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
-static void sleep_usec(uint64_t usec) {
+/**
+ * harness_sleep_usec() - sleeps usec, across signals.
+ * @usec: how long.
+ */
+void harness_sleep_usec(uint64_t usec) {
         struct timespec ts = {
                 .tv_sec = usec / USEC_PER_SEC,
                 .tv_nsec = (usec % USEC_PER_SEC) * NSEC_PER_USEC,
@@ -49,8 +63,11 @@ static void sleep_usec(uint64_t usec) {
                 ;
 }
 
-static char *xasprintf(const char *fmt, ...) _printf_(1, 2);
-static char *xasprintf(const char *fmt, ...) {
+/**
+ * harness_xasprintf() - asprintf() that asserts success.
+ * @fmt: the format.
+ */
+char *harness_xasprintf(const char *fmt, ...) {
         va_list ap;
         char *s;
         int r;
@@ -62,7 +79,11 @@ static char *xasprintf(const char *fmt, ...) {
         return s;
 }
 
-static char *xstrdup(const char *s) {
+/**
+ * harness_xstrdup() - strdup() that asserts success.
+ * @s: the string.
+ */
+char *harness_xstrdup(const char *s) {
         char *d = strdup(s);
 
         ck_assert_msg(d, "out of memory");
@@ -168,7 +189,8 @@ _noreturn_ static void environment_unusable(bool always_fail, const char *what) 
 void harness_require_environment(bool need_berthctl) {
         const char *busybox = getenv("BUSYBOX") ?: "/bin/busybox";
         const char *binaries[] = { "berthd", "berth-shim", need_berthctl ? "berthctl" : NULL };
-        const char *files[] = { "tests/make-bundle.sh", "tests/data/bus.conf" };
+        const char *files[] = { "tests/make-bundle.sh", "tests/data/bus.conf",
+                                "tests/data/berth-test-runtime" };
         char p[PATH_MAX + 64], msg[PATH_MAX + 128];
 
         /* Outside a test: no ck_assert here (Check only allows them inside one). */
@@ -287,7 +309,7 @@ static pid_t spawn(char **argv, const char *log, int keep_fd, const char *notify
 
 /* Waits for our child pid up to timeout; returns its wait status, or -ETIMEDOUT. */
 static int wait_child(pid_t pid, uint64_t timeout_usec) {
-        uint64_t deadline = now_monotonic_usec() + timeout_usec;
+        uint64_t deadline = harness_now_usec() + timeout_usec;
 
         for (;;) {
                 int status;
@@ -297,9 +319,9 @@ static int wait_child(pid_t pid, uint64_t timeout_usec) {
                         return status;
                 if (r < 0 && errno != EINTR)
                         return -errno;
-                if (now_monotonic_usec() > deadline)
+                if (harness_now_usec() > deadline)
                         return -ETIMEDOUT;
-                sleep_usec(10 * USEC_PER_MSEC);
+                harness_sleep_usec(10 * USEC_PER_MSEC);
         }
 }
 
@@ -347,7 +369,7 @@ static void kill_and_wait(int pidfd, pid_t pid, int sig) {
         if (pid <= 0 || kill(pid, sig) < 0)
                 return;
         for (unsigned i = 0; i < 500 && pid_running(pid); i++)
-                sleep_usec(10 * USEC_PER_MSEC);
+                harness_sleep_usec(10 * USEC_PER_MSEC);
 }
 
 /**
@@ -437,8 +459,11 @@ static int cmp_strings(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* Splits text into lines, sorts and joins them again. */
-static char *sort_lines(char *text) {
+/**
+ * harness_sort_lines() - splits text into lines (in place), sorts and joins them again; NULL on OOM.
+ * @text: the lines; it is clobbered.
+ */
+char *harness_sort_lines(char *text) {
         char **lines = NULL;
         size_t n = 0, total = 0;
         char *saveptr = NULL, *out, *p;
@@ -474,7 +499,7 @@ static char *runc_list(const char *runtime_root) {
         status = harness_run(&out, argv);
         if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return NULL;
-        return sort_lines(out);
+        return harness_sort_lines(out);
 }
 
 static bool pid_is_shim(pid_t pid) {
@@ -554,9 +579,35 @@ static void print_file(const char *title, const char *path) {
 
 /* ---- the guardian ---------------------------------------------------------------------------- */
 
+/* The processes the guardian kills: berthd instances ("pid N") first, dbus-daemons ("bus N") last. */
+typedef struct GuardianPid {
+        pid_t pid;
+        int pidfd;
+        bool bus;
+} GuardianPid;
+
+/* Adds one; when the table is full, forgets those that are gone (restart tests start many). */
+static void guardian_add(GuardianPid *pids, size_t *n, pid_t pid, bool bus) {
+        if (*n == GUARDIAN_MAX_PIDS) {
+                size_t k = 0;
+
+                for (size_t i = 0; i < *n; i++) {
+                        struct pollfd p = { .fd = pids[i].pidfd, .events = POLLIN };
+
+                        if (pids[i].pidfd >= 0 && poll(&p, 1, 0) == 0)
+                                pids[k++] = pids[i];
+                        else
+                                safe_close(pids[i].pidfd);
+                }
+                *n = k;
+                if (k == GUARDIAN_MAX_PIDS)
+                        return;
+        }
+        pids[(*n)++] = (GuardianPid) { .pid = pid, .pidfd = pidfd_open(pid, 0), .bus = bus };
+}
+
 _noreturn_ static void guardian_main(Harness *h, int rfd) {
-        int pidfds[GUARDIAN_MAX_PIDS];
-        pid_t pids[GUARDIAN_MAX_PIDS];
+        GuardianPid pids[GUARDIAN_MAX_PIDS];
         size_t n_pids = 0;
         _cleanup_fclose_ FILE *f = NULL;
         char *line = NULL;
@@ -581,10 +632,10 @@ _noreturn_ static void guardian_main(Harness *h, int rfd) {
 
                 if (streq(line, "done\n"))
                         done = true;
-                else if (sscanf(line, "pid %d", &pid) == 1 && n_pids < GUARDIAN_MAX_PIDS) {
-                        pids[n_pids] = pid;
-                        pidfds[n_pids++] = pidfd_open(pid, 0);
-                }
+                else if (sscanf(line, "pid %d", &pid) == 1)
+                        guardian_add(pids, &n_pids, pid, false);
+                else if (sscanf(line, "bus %d", &pid) == 1)
+                        guardian_add(pids, &n_pids, pid, true);
         }
         free(line);
         if (done)
@@ -596,11 +647,13 @@ _noreturn_ static void guardian_main(Harness *h, int rfd) {
         print_file("dbus-daemon log", h->dbus_log);
 
         /* berthd first (newest first), so nothing respawns; dbus-daemon last. */
-        for (size_t i = n_pids; i > 1; i--)
-                kill_and_wait(pidfds[i - 1], pids[i - 1], SIGKILL);
+        for (size_t i = n_pids; i > 0; i--)
+                if (!pids[i - 1].bus)
+                        kill_and_wait(pids[i - 1].pidfd, pids[i - 1].pid, SIGKILL);
         cleanup_leftovers(h->state_dir, h->runtime_root, "harness guardian");
-        if (n_pids > 0)
-                kill_and_wait(pidfds[0], pids[0], SIGKILL);
+        for (size_t i = n_pids; i > 0; i--)
+                if (pids[i - 1].bus)
+                        kill_and_wait(pids[i - 1].pidfd, pids[i - 1].pid, SIGKILL);
         rm_rf(h->tmpdir);
         _exit(0);
 }
@@ -635,8 +688,12 @@ static void guardian_start(Harness *h) {
 /* ---- setup and teardown ---------------------------------------------------------------------- */
 
 static void start_dbus(Harness *h) {
-        _cleanup_free_ char *config = xasprintf("--config-file=%s/tests/data/bus.conf", harness_srcdir());
-        _cleanup_free_ char *address = xasprintf("--address=unix:path=%s/bus", h->tmpdir);
+        _cleanup_free_ char *config = harness_xasprintf("--config-file=%s/tests/data/bus.conf",
+                                                        harness_srcdir());
+        /* A fresh socket for every daemon: harness_start_bus() may start a second one. */
+        _cleanup_free_ char *address = h->n_buses == 0 ?
+                harness_xasprintf("--address=unix:path=%s/bus", h->tmpdir) :
+                harness_xasprintf("--address=unix:path=%s/bus.%u", h->tmpdir, h->n_buses);
         char *argv[] = { (char *) "dbus-daemon", config, (char *) "--print-address=3",
                          (char *) "--nofork", (char *) "--nopidfile", address, NULL };
         char buf[1024];
@@ -648,12 +705,12 @@ static void start_dbus(Harness *h) {
         h->dbus_pid = spawn(argv, h->dbus_log, p[1], NULL);
         close(p[1]);
         ck_assert_msg(h->dbus_pid > 0, "cannot start dbus-daemon");
-        guardian_tell(h, "pid %d\n", (int) h->dbus_pid);
+        guardian_tell(h, "bus %d\n", (int) h->dbus_pid);
 
-        deadline = now_monotonic_usec() + 10 * USEC_PER_SEC;
+        deadline = harness_now_usec() + 10 * USEC_PER_SEC;
         while (!memchr(buf, '\n', size) && size < sizeof(buf) - 1) {
                 struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-                uint64_t now = now_monotonic_usec();
+                uint64_t now = harness_now_usec();
                 ssize_t n;
 
                 if (now >= deadline)
@@ -670,7 +727,9 @@ static void start_dbus(Harness *h) {
         ck_assert_msg(memchr(buf, '\n', size), "dbus-daemon did not print its address (see %s)",
                       h->dbus_log);
         buf[strcspn(buf, "\n")] = 0;
-        h->bus_address = xstrdup(buf);
+        free(h->bus_address);
+        h->bus_address = harness_xstrdup(buf);
+        h->n_buses++;
 }
 
 static void connect_client(Harness *h) {
@@ -699,24 +758,45 @@ static bool name_has_owner(Harness *h) {
         return has;
 }
 
+/* Drops what earlier berthds sent to NOTIFY_SOCKET. Nobody else reads it, and once its queue is
+ * full (net.unix.max_dgram_qlen datagrams) the next sd_notify() of berthd blocks: restart tests
+ * start many. */
+static void notify_drain(Harness *h) {
+        char buf[4096];
+
+        if (h->notify_fd >= 0)
+                while (recv(h->notify_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+                        ;
+}
+
 /**
- * harness_start_berthd() - starts berthd on the fixture's bus and waits (10 s) until it owns its name.
+ * harness_spawn_berthd() - starts berthd on the fixture's bus without waiting for it.
  */
-void harness_start_berthd(void) {
+void harness_spawn_berthd(void) {
         Harness *h = harness;
-        _cleanup_free_ char *exe = xasprintf("%s/berthd", harness_builddir());
-        _cleanup_free_ char *address = xasprintf("--address=%s", h->bus_address);
-        _cleanup_free_ char *state = xasprintf("--state-dir=%s", h->state_dir);
-        _cleanup_free_ char *logs = xasprintf("--log-dir=%s", h->log_dir);
+        _cleanup_free_ char *exe = harness_xasprintf("%s/berthd", harness_builddir());
+        _cleanup_free_ char *address = harness_xasprintf("--address=%s", h->bus_address);
+        _cleanup_free_ char *state = harness_xasprintf("--state-dir=%s", h->state_dir);
+        _cleanup_free_ char *logs = harness_xasprintf("--log-dir=%s", h->log_dir);
         char *argv[] = { exe, address, state, logs, NULL };
-        uint64_t deadline;
 
         ck_assert_int_eq(h->berthd_pid, 0);
+        notify_drain(h);
         h->berthd_pid = spawn(argv, h->berthd_log, -1, h->notify_socket);
         ck_assert_msg(h->berthd_pid > 0, "cannot start berthd");
         guardian_tell(h, "pid %d\n", (int) h->berthd_pid);
+}
 
-        deadline = now_monotonic_usec() + 10 * USEC_PER_SEC;
+/**
+ * harness_wait_berthd_name() - waits until berthd owns its name; fails the test if it does not in
+ * time or exits first.
+ * @timeout_usec: how long to wait.
+ */
+void harness_wait_berthd_name(uint64_t timeout_usec) {
+        Harness *h = harness;
+        uint64_t deadline = harness_now_usec() + timeout_usec;
+
+        ck_assert_int_gt(h->berthd_pid, 0);
         for (;;) {
                 int status;
 
@@ -727,17 +807,86 @@ void harness_start_berthd(void) {
                         ck_abort_msg("berthd exited (status %d) before owning %s; see its log below",
                                      status, BERTH_BUS_NAME);
                 }
-                ck_assert_msg(now_monotonic_usec() < deadline,
-                              "berthd did not own %s within 10 s; see its log below", BERTH_BUS_NAME);
-                sleep_usec(20 * USEC_PER_MSEC);
+                ck_assert_msg(harness_now_usec() < deadline,
+                              "berthd did not own %s within %" PRIu64 " ms; see its log below",
+                              BERTH_BUS_NAME, timeout_usec / USEC_PER_MSEC);
+                harness_sleep_usec(5 * USEC_PER_MSEC);
         }
+}
+
+/**
+ * harness_start_berthd() - starts berthd on the fixture's bus and waits (10 s) until it owns its name.
+ */
+void harness_start_berthd(void) {
+        harness_spawn_berthd();
+        harness_wait_berthd_name(10 * USEC_PER_SEC);
+}
+
+/**
+ * harness_kill_berthd() - sends sig to berthd and reaps it (SIGKILL after 10 s); returns its wait status.
+ * @sig: the signal.
+ */
+int harness_kill_berthd(int sig) {
+        Harness *h = harness;
+        int status;
+
+        ck_assert_int_gt(h->berthd_pid, 0);
+        notify_drain(h);
+        ck_assert_int_eq(kill(h->berthd_pid, sig), 0);
+        status = wait_child(h->berthd_pid, 10 * USEC_PER_SEC);
+        if (status == -ETIMEDOUT) {
+                fprintf(stderr, "harness: berthd did not exit within 10 s of signal %d, sending SIGKILL\n",
+                        sig);
+                (void) kill(h->berthd_pid, SIGKILL);
+                status = wait_child(h->berthd_pid, 30 * USEC_PER_SEC);
+        }
+        h->berthd_pid = 0;
+        return status;
+}
+
+/**
+ * harness_wait_berthd_exit() - waits until berthd exits by itself; returns its wait status, or
+ * -ETIMEDOUT (berthd then still runs).
+ * @timeout_usec: how long to wait.
+ */
+int harness_wait_berthd_exit(uint64_t timeout_usec) {
+        int status = wait_child(harness->berthd_pid, timeout_usec);
+
+        if (status != -ETIMEDOUT)
+                harness->berthd_pid = 0;
+        return status;
+}
+
+/**
+ * harness_stop_bus() - stops the fixture's dbus-daemon (SIGTERM) and drops the client connection.
+ */
+void harness_stop_bus(void) {
+        Harness *h = harness;
+
+        h->bus = sd_bus_close_unref(h->bus);
+        (void) stop_child(h->dbus_pid);
+        h->dbus_pid = 0;
+}
+
+/**
+ * harness_start_bus() - starts a new dbus-daemon on a new socket and connects the client to it.
+ */
+void harness_start_bus(void) {
+        Harness *h = harness;
+
+        ck_assert_int_eq(h->dbus_pid, 0);
+        start_dbus(h);
+        connect_client(h);
 }
 
 /**
  * harness_stop_berthd() - stops berthd (SIGTERM, SIGKILL after 5 s); returns its wait status.
  */
 int harness_stop_berthd(void) {
-        int status = stop_child(harness->berthd_pid);
+        int status;
+
+        notify_drain(harness);
+        status = stop_child(harness->berthd_pid);
 
         harness->berthd_pid = 0;
         return status;
@@ -759,7 +908,7 @@ static void notify_socket_bind(Harness *h) {
  * @timeout_usec: how long to wait.
  */
 bool harness_wait_ready(uint64_t timeout_usec) {
-        uint64_t deadline = now_monotonic_usec() + timeout_usec;
+        uint64_t deadline = harness_now_usec() + timeout_usec;
 
         for (;;) {
                 struct pollfd p = { .fd = harness->notify_fd, .events = POLLIN };
@@ -773,7 +922,7 @@ bool harness_wait_ready(uint64_t timeout_usec) {
                                 if (strneq(l, "READY=1", 7) && (l[7] == '\n' || l[7] == 0))
                                         return true;
                 }
-                now = now_monotonic_usec();
+                now = harness_now_usec();
                 if (now >= deadline)
                         return false;
                 (void) poll(&p, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1);
@@ -786,7 +935,7 @@ bool harness_wait_ready(uint64_t timeout_usec) {
  * @name: the variable.
  */
 bool harness_pid_has_env(pid_t pid, const char *name) {
-        _cleanup_free_ char *path = xasprintf("/proc/%d/environ", (int) pid), *env = NULL;
+        _cleanup_free_ char *path = harness_xasprintf("/proc/%d/environ", (int) pid), *env = NULL;
         size_t size, len = strlen(name);
 
         env = harness_read_file(path, &size);
@@ -812,14 +961,14 @@ void harness_setup(void) {
         harness = h;
 
         ck_assert_msg(mkdtemp(template), "mkdtemp: %m");
-        h->tmpdir = xstrdup(template);
-        h->state_dir = xasprintf("%s/state", h->tmpdir);
-        h->runtime_root = xasprintf("%s/.runtime", h->state_dir);
-        h->log_dir = xasprintf("%s/logs", h->tmpdir);
-        h->bundle_dir = xasprintf("%s/bundles", h->tmpdir);
-        h->berthd_log = xasprintf("%s/berthd.log", h->tmpdir);
-        h->dbus_log = xasprintf("%s/dbus-daemon.log", h->tmpdir);
-        h->notify_socket = xasprintf("%s/notify", h->tmpdir);
+        h->tmpdir = harness_xstrdup(template);
+        h->state_dir = harness_xasprintf("%s/state", h->tmpdir);
+        h->runtime_root = harness_xasprintf("%s/.runtime", h->state_dir);
+        h->log_dir = harness_xasprintf("%s/logs", h->tmpdir);
+        h->bundle_dir = harness_xasprintf("%s/bundles", h->tmpdir);
+        h->berthd_log = harness_xasprintf("%s/berthd.log", h->tmpdir);
+        h->dbus_log = harness_xasprintf("%s/dbus-daemon.log", h->tmpdir);
+        h->notify_socket = harness_xasprintf("%s/notify", h->tmpdir);
         ck_assert_msg(mkdir(h->bundle_dir, 0755) >= 0, "mkdir: %m");
         notify_socket_bind(h);
 
@@ -909,8 +1058,8 @@ void harness_teardown(void) {
  * @argv: the container's command, NULL terminated.
  */
 char *harness_make_bundlev(const char *name, char **argv) {
-        _cleanup_free_ char *script = xasprintf("%s/tests/make-bundle.sh", harness_srcdir());
-        char *dir = xasprintf("%s/%s", harness->bundle_dir, name);
+        _cleanup_free_ char *script = harness_xasprintf("%s/tests/make-bundle.sh", harness_srcdir());
+        char *dir = harness_xasprintf("%s/%s", harness->bundle_dir, name);
         size_t n = strv_length(argv);
         _cleanup_free_ char **args = calloc(n + 4, sizeof(char *));
         int status;
@@ -943,564 +1092,6 @@ char *harness_make_bundle(const char *name, ...) {
         va_end(ap);
         argv[n] = NULL;
         return harness_make_bundlev(name, argv);
-}
-
-/* ---- method calls ---------------------------------------------------------------------------- */
-
-/**
- * harness_container_path() - the object path of container id.
- * @id: the container id.
- */
-char *harness_container_path(const char *id) {
-        char *path = NULL;
-        int r;
-
-        r = sd_bus_path_encode(BERTH_CONTAINER_PREFIX, id, &path);
-        ck_assert_int_ge(r, 0);
-        return path;
-}
-
-static int callv(const char *path, const char *interface, const char *member, uint64_t timeout_usec,
-                 sd_bus_error *ret_error, sd_bus_message **ret_reply, const char *types, va_list ap) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r;
-
-        r = sd_bus_message_new_method_call(harness->bus, &m, BERTH_BUS_NAME, path, interface, member);
-        ck_assert_int_ge(r, 0);
-        if (types) {
-                r = sd_bus_message_appendv(m, types, ap);
-                ck_assert_msg(r >= 0, "cannot append '%s' to %s: %s", types, member, strerror(-r));
-        }
-        return sd_bus_call(harness->bus, m, timeout_usec, ret_error, ret_reply);
-}
-
-/**
- * harness_call() - calls a method on berthd.
- * @path: object path.
- * @interface: interface.
- * @member: method.
- * @timeout_usec: reply timeout.
- * @ret_error: gets the D-Bus error (may be NULL).
- * @ret_reply: gets the reply (may be NULL).
- * @types: signature of the arguments that follow, as for sd_bus_message_append() (may be NULL).
- */
-int harness_call(const char *path, const char *interface, const char *member, uint64_t timeout_usec,
-                 sd_bus_error *ret_error, sd_bus_message **ret_reply, const char *types, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, types);
-        r = callv(path, interface, member, timeout_usec, ret_error, ret_reply, types, ap);
-        va_end(ap);
-        return r;
-}
-
-/**
- * harness_call_manager() - calls a method of org.berth.Monitor1 on the manager object.
- * @member: method.
- * @ret_error: gets the D-Bus error (may be NULL).
- * @ret_reply: gets the reply (may be NULL).
- * @types: signature of the arguments that follow (may be NULL).
- */
-int harness_call_manager(const char *member, sd_bus_error *ret_error, sd_bus_message **ret_reply,
-                         const char *types, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, types);
-        r = callv(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, member, HARNESS_CALL_TIMEOUT_USEC,
-                  ret_error, ret_reply, types, ap);
-        va_end(ap);
-        return r;
-}
-
-/**
- * harness_create_begin() - starts a CreateContainer call; add options, then harness_create_end().
- * @id: the container id.
- * @bundle: the bundle path.
- */
-sd_bus_message *harness_create_begin(const char *id, const char *bundle) {
-        sd_bus_message *m = NULL;
-        int r;
-
-        r = sd_bus_message_new_method_call(harness->bus, &m, BERTH_BUS_NAME, BERTH_MANAGER_PATH,
-                                           BERTH_MANAGER_INTERFACE, "CreateContainer");
-        ck_assert_int_ge(r, 0);
-        r = sd_bus_message_append(m, "ss", id, bundle);
-        ck_assert_int_ge(r, 0);
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-        ck_assert_int_ge(r, 0);
-        return m;
-}
-
-/**
- * harness_create_option() - appends one option to a CreateContainer call.
- * @m: from harness_create_begin().
- * @name: the option's name.
- * @signature: the variant's signature; the value follows as for sd_bus_message_append().
- */
-void harness_create_option(sd_bus_message *m, const char *name, const char *signature, ...) {
-        va_list ap;
-        int r;
-
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        ck_assert_int_ge(r, 0);
-        r = sd_bus_message_append(m, "s", name);
-        ck_assert_int_ge(r, 0);
-        r = sd_bus_message_open_container(m, 'v', signature);
-        ck_assert_int_ge(r, 0);
-        va_start(ap, signature);
-        r = sd_bus_message_appendv(m, signature, ap);
-        va_end(ap);
-        ck_assert_msg(r >= 0, "cannot append option %s: %s", name, strerror(-r));
-        r = sd_bus_message_close_container(m);
-        ck_assert_int_ge(r, 0);
-        r = sd_bus_message_close_container(m);
-        ck_assert_int_ge(r, 0);
-}
-
-/**
- * harness_create_end() - sends a CreateContainer call and frees m.
- * @m: from harness_create_begin().
- * @ret_error: gets the D-Bus error (may be NULL).
- * @ret_path: gets the new container's object path (may be NULL).
- */
-int harness_create_end(sd_bus_message *m, sd_bus_error *ret_error, char **ret_path) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *call = m;
-        const char *path;
-        int r;
-
-        r = sd_bus_message_close_container(call);
-        ck_assert_int_ge(r, 0);
-        r = sd_bus_call(harness->bus, call, HARNESS_CALL_TIMEOUT_USEC, ret_error, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "o", &path);
-        ck_assert_int_ge(r, 0);
-        if (ret_path)
-                *ret_path = xstrdup(path);
-        return 0;
-}
-
-/**
- * harness_create() - creates a container with no options but Start; asserts success.
- * @id: the container id.
- * @bundle: the bundle.
- * @start: whether to pass Start=true.
- */
-char *harness_create(const char *id, const char *bundle, bool start) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *m = harness_create_begin(id, bundle);
-        char *path = NULL;
-        int r;
-
-        if (start)
-                harness_create_option(m, "Start", "b", 1);
-        r = harness_create_end(m, &error, &path);
-        ck_assert_msg(r >= 0, "CreateContainer('%s') failed: %s: %s", id, error.name ?: "",
-                      error.message ?: strerror(-r));
-        return path;
-}
-
-static void call_ok(const char *member, const char *id, const char *types, ...) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        va_list ap;
-        int r;
-
-        va_start(ap, types);
-        r = callv(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, member, HARNESS_CALL_TIMEOUT_USEC, &error,
-                  NULL, types, ap);
-        va_end(ap);
-        ck_assert_msg(r >= 0, "%s('%s') failed: %s: %s", member, id, error.name ?: "",
-                      error.message ?: strerror(-r));
-}
-
-/**
- * harness_start() - StartContainer, asserting success.
- * @id: the container id.
- */
-void harness_start(const char *id) {
-        call_ok("StartContainer", id, "s", id);
-}
-
-/**
- * harness_kill() - KillContainer (init only), asserting success.
- * @id: the container id.
- * @sig: the signal.
- */
-void harness_kill(const char *id, int sig) {
-        call_ok("KillContainer", id, "sib", id, sig, 0);
-}
-
-/**
- * harness_delete() - DeleteContainer, asserting success.
- * @id: the container id.
- * @force: the force flag.
- */
-void harness_delete(const char *id, bool force) {
-        call_ok("DeleteContainer", id, "sb", id, (int) force);
-}
-
-/**
- * harness_wait() - WaitContainer, asserting success; returns the exit status.
- * @id: the container id.
- */
-int harness_wait(const char *id) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int32_t status;
-        int r;
-
-        r = harness_call(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, "WaitContainer", 300 * USEC_PER_SEC,
-                         &error, &reply, "s", id);
-        ck_assert_msg(r >= 0, "WaitContainer('%s') failed: %s: %s", id, error.name ?: "",
-                      error.message ?: strerror(-r));
-        r = sd_bus_message_read(reply, "i", &status);
-        ck_assert_int_ge(r, 0);
-        return status;
-}
-
-/* ---- properties ------------------------------------------------------------------------------ */
-
-static void get_trivial(const char *id, const char *property, char type, void *ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *path = harness_container_path(id);
-        int r;
-
-        r = sd_bus_get_property_trivial(harness->bus, BERTH_BUS_NAME, path, BERTH_CONTAINER_INTERFACE,
-                                        property, &error, type, ret);
-        ck_assert_msg(r >= 0, "Get %s of '%s' failed: %s: %s", property, id, error.name ?: "",
-                      error.message ?: strerror(-r));
-}
-
-/**
- * harness_get_string() - a string property of container id (free it).
- * @id: the container id.
- * @property: the property.
- */
-char *harness_get_string(const char *id, const char *property) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *path = harness_container_path(id);
-        char *s = NULL;
-        int r;
-
-        r = sd_bus_get_property_string(harness->bus, BERTH_BUS_NAME, path, BERTH_CONTAINER_INTERFACE,
-                                       property, &error, &s);
-        ck_assert_msg(r >= 0, "Get %s of '%s' failed: %s: %s", property, id, error.name ?: "",
-                      error.message ?: strerror(-r));
-        return s;
-}
-
-/**
- * harness_get_u32() - a "u" property of container id.
- * @id: the container id.
- * @property: the property.
- */
-uint32_t harness_get_u32(const char *id, const char *property) {
-        uint32_t v;
-
-        get_trivial(id, property, 'u', &v);
-        return v;
-}
-
-/**
- * harness_get_i32() - an "i" property of container id.
- * @id: the container id.
- * @property: the property.
- */
-int32_t harness_get_i32(const char *id, const char *property) {
-        int32_t v;
-
-        get_trivial(id, property, 'i', &v);
-        return v;
-}
-
-/**
- * harness_get_u64() - a "t" property of container id.
- * @id: the container id.
- * @property: the property.
- */
-uint64_t harness_get_u64(const char *id, const char *property) {
-        uint64_t v;
-
-        get_trivial(id, property, 't', &v);
-        return v;
-}
-
-/**
- * harness_get_bool() - a "b" property of container id.
- * @id: the container id.
- * @property: the property.
- */
-bool harness_get_bool(const char *id, const char *property) {
-        int v;
-
-        get_trivial(id, property, 'b', &v);
-        return v;
-}
-
-/* ---- ListContainers -------------------------------------------------------------------------- */
-
-/**
- * harness_list() - ListContainers; returns the number of rows.
- * @ret: gets the rows (free with harness_entries_free()).
- */
-size_t harness_list(HarnessEntry **ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *id, *state, *bundle, *path;
-        HarnessEntry *e = NULL;
-        uint32_t pid;
-        int32_t status;
-        size_t n = 0;
-        int r;
-
-        r = harness_call_manager("ListContainers", &error, &reply, NULL);
-        ck_assert_msg(r >= 0, "ListContainers failed: %s: %s", error.name ?: "",
-                      error.message ?: strerror(-r));
-        r = sd_bus_message_enter_container(reply, 'a', "(sssuio)");
-        ck_assert_int_ge(r, 0);
-        while ((r = sd_bus_message_read(reply, "(sssuio)", &id, &state, &bundle, &pid, &status,
-                                        &path)) > 0) {
-                e = realloc(e, (n + 1) * sizeof(HarnessEntry));
-                ck_assert_ptr_nonnull(e);
-                e[n++] = (HarnessEntry) {
-                        .id = xstrdup(id),
-                        .state = xstrdup(state),
-                        .bundle = xstrdup(bundle),
-                        .pid = pid,
-                        .exit_status = status,
-                        .path = xstrdup(path),
-                };
-        }
-        ck_assert_int_ge(r, 0);
-        *ret = e;
-        return n;
-}
-
-/**
- * harness_entries_free() - frees what harness_list() returned.
- * @e: the rows.
- * @n: how many.
- */
-void harness_entries_free(HarnessEntry *e, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                free(e[i].id);
-                free(e[i].state);
-                free(e[i].bundle);
-                free(e[i].path);
-        }
-        free(e);
-}
-
-/**
- * harness_entries_find() - the row of id, or NULL.
- * @e: the rows.
- * @n: how many.
- * @id: the container id.
- */
-const HarnessEntry *harness_entries_find(const HarnessEntry *e, size_t n, const char *id) {
-        for (size_t i = 0; i < n; i++)
-                if (streq(e[i].id, id))
-                        return &e[i];
-        return NULL;
-}
-
-/**
- * harness_list_text() - ListContainers as sorted text, one row a line (free it).
- */
-char *harness_list_text(void) {
-        HarnessEntry *e = NULL;
-        size_t n = harness_list(&e);
-        char *text = xstrdup(""), *sorted;
-
-        for (size_t i = 0; i < n; i++) {
-                char *t = xasprintf("%s%s %s %s %u %d %s\n", text, e[i].id, e[i].state, e[i].bundle,
-                                    e[i].pid, e[i].exit_status, e[i].path);
-                free(text);
-                text = t;
-        }
-        harness_entries_free(e, n);
-        sorted = sort_lines(text);
-        free(text);
-        ck_assert_ptr_nonnull(sorted);
-        return sorted;
-}
-
-/* ---- signals --------------------------------------------------------------------------------- */
-
-struct HarnessWatch {
-        sd_bus_slot *slot;
-        sd_bus_message **queue;
-        size_t head, n, allocated;
-};
-
-static int watch_handler(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        HarnessWatch *w = userdata;
-
-        if (w->n == w->allocated) {
-                size_t a = w->allocated * 2 + 16;
-                sd_bus_message **q = realloc(w->queue, a * sizeof(sd_bus_message *));
-                if (!q)
-                        return -ENOMEM;
-                w->queue = q;
-                w->allocated = a;
-        }
-        w->queue[w->n++] = sd_bus_message_ref(m);
-        return 0;
-}
-
-/**
- * harness_watch() - starts queueing the signals that match (the match is active when this returns).
- * @path: object path (NULL: any).
- * @interface: interface (NULL: any).
- * @member: signal name (NULL: any).
- */
-HarnessWatch *harness_watch(const char *path, const char *interface, const char *member) {
-        HarnessWatch *w = calloc(1, sizeof(HarnessWatch));
-        int r;
-
-        ck_assert_ptr_nonnull(w);
-        r = sd_bus_match_signal(harness->bus, &w->slot, NULL, path, interface, member, watch_handler, w);
-        ck_assert_msg(r >= 0, "AddMatch failed: %s", strerror(-r));
-        return w;
-}
-
-/**
- * harness_watch_manager() - watches one signal of org.berth.Monitor1 on the manager object.
- * @member: the signal name.
- */
-HarnessWatch *harness_watch_manager(const char *member) {
-        return harness_watch(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, member);
-}
-
-/**
- * harness_watch_free() - removes the match and drops queued signals; returns NULL.
- * @w: the watch (may be NULL).
- */
-HarnessWatch *harness_watch_free(HarnessWatch *w) {
-        if (!w)
-                return NULL;
-        sd_bus_slot_unref(w->slot);
-        for (size_t i = w->head; i < w->n; i++)
-                sd_bus_message_unref(w->queue[i]);
-        free(w->queue);
-        free(w);
-        return NULL;
-}
-
-/**
- * harness_process_bus() - dispatches whatever the client bus has pending, without blocking.
- */
-void harness_process_bus(void) {
-        int r;
-
-        while ((r = sd_bus_process(harness->bus, NULL)) > 0)
-                ;
-        ck_assert_msg(r >= 0, "sd_bus_process: %s", strerror(-r));
-}
-
-static sd_bus_message *watch_next_until(HarnessWatch *w, uint64_t deadline) {
-        for (;;) {
-                uint64_t now;
-                int r;
-
-                if (w->head < w->n)
-                        return w->queue[w->head++];
-                r = sd_bus_process(harness->bus, NULL);
-                ck_assert_msg(r >= 0, "sd_bus_process: %s", strerror(-r));
-                if (r > 0)
-                        continue;
-                now = now_monotonic_usec();
-                if (now >= deadline)
-                        return NULL;
-                r = sd_bus_wait(harness->bus, deadline - now);
-                ck_assert_msg(r >= 0 || r == -EINTR, "sd_bus_wait: %s", strerror(-r));
-        }
-}
-
-/**
- * harness_watch_next() - the next signal of the watch, or NULL after timeout_usec (unref it).
- * @w: the watch.
- * @timeout_usec: how long to wait.
- */
-sd_bus_message *harness_watch_next(HarnessWatch *w, uint64_t timeout_usec) {
-        return watch_next_until(w, now_monotonic_usec() + timeout_usec);
-}
-
-/**
- * harness_watch_next_id() - the next signal whose first argument is id (others are dropped).
- * @w: the watch.
- * @id: the container id.
- * @timeout_usec: how long to wait.
- */
-sd_bus_message *harness_watch_next_id(HarnessWatch *w, const char *id, uint64_t timeout_usec) {
-        uint64_t deadline = now_monotonic_usec() + timeout_usec;
-
-        for (;;) {
-                sd_bus_message *m = watch_next_until(w, deadline);
-                const char *s = NULL;
-
-                if (!m)
-                        return NULL;
-                if (sd_bus_message_read(m, "s", &s) > 0 && streq(s, id)) {
-                        ck_assert_int_ge(sd_bus_message_rewind(m, true), 0);
-                        return m;
-                }
-                sd_bus_message_unref(m);
-        }
-}
-
-/* Whether one PropertiesChanged message sets State to state. */
-static bool properties_changed_sets_state(sd_bus_message *m, const char *id, const char *state) {
-        const char *interface, *name;
-        bool invalidated = false;
-
-        if (sd_bus_message_read(m, "s", &interface) <= 0 || !streq(interface, BERTH_CONTAINER_INTERFACE))
-                return false;
-        ck_assert_int_ge(sd_bus_message_enter_container(m, 'a', "{sv}"), 0);
-        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
-                ck_assert_int_ge(sd_bus_message_read(m, "s", &name), 0);
-                if (streq(name, "State")) {
-                        const char *v;
-
-                        ck_assert_int_ge(sd_bus_message_read(m, "v", "s", &v), 0);
-                        if (streq(v, state))
-                                return true;
-                } else
-                        ck_assert_int_ge(sd_bus_message_skip(m, "v"), 0);
-                ck_assert_int_ge(sd_bus_message_exit_container(m), 0);
-        }
-        ck_assert_int_ge(sd_bus_message_exit_container(m), 0);
-        ck_assert_int_ge(sd_bus_message_enter_container(m, 'a', "s"), 0);
-        while (sd_bus_message_read(m, "s", &name) > 0)
-                if (streq(name, "State"))
-                        invalidated = true;
-        if (invalidated) {
-                _cleanup_free_ char *now = harness_get_string(id, "State");
-                return streq(now, state);
-        }
-        return false;
-}
-
-/**
- * harness_watch_state() - waits for a PropertiesChanged that sets State to state.
- * @w: a watch on the container's PropertiesChanged.
- * @id: the container id.
- * @state: the state to see.
- * @timeout_usec: how long to wait.
- */
-bool harness_watch_state(HarnessWatch *w, const char *id, const char *state, uint64_t timeout_usec) {
-        uint64_t deadline = now_monotonic_usec() + timeout_usec;
-
-        for (;;) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = watch_next_until(w, deadline);
-
-                if (!m)
-                        return false;
-                if (properties_changed_sets_state(m, id, state))
-                        return true;
-        }
 }
 
 /* ---- CRI logs -------------------------------------------------------------------------------- */
@@ -1632,7 +1223,7 @@ void harness_cri_log_done(HarnessCriLog *l) {
  * @pid: the process.
  */
 unsigned harness_count_fds(pid_t pid) {
-        _cleanup_free_ char *path = xasprintf("/proc/%d/fd", (int) pid);
+        _cleanup_free_ char *path = harness_xasprintf("/proc/%d/fd", (int) pid);
         _cleanup_closedir_ DIR *d = opendir(path);
         struct dirent *de;
         unsigned n = 0;
@@ -1733,7 +1324,7 @@ unsigned harness_count_shims(void) {
                 pid = atoi(de->d_name);
                 if (!pid_is_shim(pid) || !harness_pid_alive(pid))
                         continue;
-                path = xasprintf("/proc/%d/cmdline", (int) pid);
+                path = harness_xasprintf("/proc/%d/cmdline", (int) pid);
                 fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0)
                         continue;
@@ -1751,7 +1342,7 @@ unsigned harness_count_shims(void) {
 }
 
 static void list_recursive(const char *top, const char *rel, char **text) {
-        _cleanup_free_ char *dir = rel ? xasprintf("%s/%s", top, rel) : xstrdup(top);
+        _cleanup_free_ char *dir = rel ? harness_xasprintf("%s/%s", top, rel) : harness_xstrdup(top);
         _cleanup_closedir_ DIR *d = opendir(dir);
         struct dirent *de;
 
@@ -1763,8 +1354,8 @@ static void list_recursive(const char *top, const char *rel, char **text) {
 
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                sub = rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
-                t = xasprintf("%s%s\n", *text, sub);
+                sub = rel ? harness_xasprintf("%s/%s", rel, de->d_name) : harness_xstrdup(de->d_name);
+                t = harness_xasprintf("%s%s\n", *text, sub);
                 free(*text);
                 *text = t;
                 if (de->d_type == DT_DIR)
@@ -1777,11 +1368,11 @@ static void list_recursive(const char *top, const char *rel, char **text) {
  * @dir: the directory.
  */
 char *harness_dir_listing(const char *dir) {
-        _cleanup_free_ char *text = xstrdup("");
+        _cleanup_free_ char *text = harness_xstrdup("");
         char *sorted;
 
         list_recursive(dir, NULL, &text);
-        sorted = sort_lines(text);
+        sorted = harness_sort_lines(text);
         ck_assert_ptr_nonnull(sorted);
         return sorted;
 }
@@ -1859,6 +1450,174 @@ bool harness_path_exists(const char *path) {
         struct stat st;
 
         return lstat(path, &st) == 0;
+}
+
+/**
+ * harness_wait_until() - polls cond (every 5 ms) until it is true; returns false on timeout.
+ * @cond: the condition.
+ * @userdata: its argument.
+ * @timeout_usec: how long to wait.
+ */
+bool harness_wait_until(bool (*cond)(void *userdata), void *userdata, uint64_t timeout_usec) {
+        uint64_t deadline = harness_now_usec() + timeout_usec;
+
+        for (;;) {
+                if (cond(userdata))
+                        return true;
+                if (harness_now_usec() >= deadline)
+                        return false;
+                harness_sleep_usec(5 * USEC_PER_MSEC);
+        }
+}
+
+/**
+ * harness_state_path() - the state directory of id, or the file name in it (free it).
+ * @id: the container id.
+ * @name: a file in its directory, or NULL for the directory itself.
+ */
+char *harness_state_path(const char *id, const char *name) {
+        if (!name)
+                return harness_xasprintf("%s/%s", harness->state_dir, id);
+        return harness_xasprintf("%s/%s/%s", harness->state_dir, id, name);
+}
+
+/**
+ * harness_install_data() - copies tests/data/name into a directory of its own in the fixture's temp
+ * dir, mode 0755, and returns the copy's path (free it). The copy does not depend on the source
+ * tree's file modes, and a script can keep its control files beside itself.
+ * @name: the file below tests/data.
+ */
+char *harness_install_data(const char *name) {
+        _cleanup_free_ char *src = harness_xasprintf("%s/tests/data/%s", harness_srcdir(), name);
+        _cleanup_free_ char *dir = harness_xasprintf("%s/data-%s", harness->tmpdir, name);
+        _cleanup_free_ char *text = NULL;
+        char *dst = harness_xasprintf("%s/%s", dir, name);
+        size_t size;
+
+        text = harness_read_file(src, &size);
+        ck_assert_msg(mkdir(dir, 0755) >= 0, "mkdir %s: %m", dir);
+        harness_write_file(dst, text, size);
+        ck_assert_msg(chmod(dst, 0755) >= 0, "chmod %s: %m", dst);
+        return dst;
+}
+
+/* Whether pid holds the socket with inode ino. */
+static bool pid_has_socket(pid_t pid, unsigned long ino) {
+        _cleanup_free_ char *dir = harness_xasprintf("/proc/%d/fd", (int) pid);
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        char want[64];
+        struct dirent *de;
+
+        snprintf(want, sizeof(want), "socket:[%lu]", ino);
+        while (d && (de = readdir(d))) {
+                char link[64], path[PATH_MAX];
+                ssize_t n;
+
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                n = readlink(path, link, sizeof(link) - 1);
+                if (n <= 0)
+                        continue;
+                link[n] = 0;
+                if (streq(link, want))
+                        return true;
+        }
+        return false;
+}
+
+/**
+ * harness_pending_connections() - how many connections wait to be accepted on the listening unix
+ * sockets pid holds (NETLINK_SOCK_DIAG: the receive queue of a listener is its accept queue).
+ * Tells a test that a client connected to a shim that is too busy to accept.
+ * @pid: the process.
+ */
+unsigned harness_pending_connections(pid_t pid) {
+        struct {
+                struct nlmsghdr nlh;
+                struct unix_diag_req req;
+        } request = {
+                .nlh = {
+                        .nlmsg_len = sizeof(request),
+                        .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                        .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+                },
+                .req = {
+                        .sdiag_family = AF_UNIX,
+                        .udiag_states = 1U << 10,       /* TCP_LISTEN */
+                        .udiag_show = UDIAG_SHOW_RQLEN,
+                },
+        };
+        _cleanup_close_ int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        unsigned pending = 0;
+        bool done = false;
+
+        ck_assert_msg(fd >= 0, "cannot open a sock_diag socket: %m");
+        ck_assert_msg(send(fd, &request, sizeof(request), 0) == (ssize_t) sizeof(request), "sock_diag: %m");
+        while (!done) {
+                union {
+                        struct nlmsghdr h;
+                        char buf[32768];
+                } u;
+                ssize_t n = recv(fd, u.buf, sizeof(u.buf), 0);
+
+                ck_assert_msg(n > 0, "sock_diag recv: %m");
+                for (struct nlmsghdr *h = &u.h; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+                        struct unix_diag_msg *m = NLMSG_DATA(h);
+                        struct rtattr *a = (struct rtattr *) (m + 1);
+                        size_t len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+
+                        if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+                                done = true;
+                                break;
+                        }
+                        if (!pid_has_socket(pid, m->udiag_ino))
+                                continue;
+                        for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+                                if (a->rta_type == UNIX_DIAG_RQLEN)
+                                        pending += ((struct unix_diag_rqlen *) RTA_DATA(a))->udiag_rqueue;
+                }
+        }
+        return pending;
+}
+
+static bool text_has_line(const char *text, const char *line, size_t len) {
+        for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+                if (strneq(p, line, len) && (p[len] == '\n' || p[len] == 0))
+                        return true;
+        return false;
+}
+
+static unsigned print_missing_lines(const char *prefix, const char *from, const char *in) {
+        unsigned n = 0;
+
+        for (const char *p = from; p && *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t) (nl - p) : strlen(p);
+
+                if (!text_has_line(in, p, len)) {
+                        fprintf(stderr, "%s%.*s\n", prefix, (int) len, p);
+                        n++;
+                }
+                p = nl ? nl + 1 : NULL;
+        }
+        return n;
+}
+
+/**
+ * harness_assert_same_text() - asserts two texts are equal; if not, prints the lines only one of
+ * them has to stderr (Check's own messages are limited in size) and fails.
+ * @what: what is compared, for the message.
+ * @before: the expected text.
+ * @after: the text seen.
+ */
+void harness_assert_same_text(const char *what, const char *before, const char *after) {
+        unsigned n;
+
+        if (streq(before, after))
+                return;
+        fprintf(stderr, "%s differs (- expected, + seen):\n", what);
+        n = print_missing_lines("- ", before, after);
+        n += print_missing_lines("+ ", after, before);
+        ck_abort_msg("%s differs in %u lines, see above", what, n);
 }
 
 /* ---- snapshots ------------------------------------------------------------------------------- */

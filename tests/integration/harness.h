@@ -5,7 +5,9 @@
  * harness_setup() makes a temp dir, starts dbus-daemon and berthd, and connects a client;
  * harness_teardown() deletes every container still there and stops everything by pid. A guardian
  * process cleans up too when the test process dies without tearing down (a failed assertion, a
- * timeout), and prints the logs of berthd and dbus-daemon then. */
+ * timeout), and prints the logs of berthd and dbus-daemon then.
+ *
+ * harness.c holds the fixture, processes and files; harness-bus.c the D-Bus helpers. */
 #pragma once
 
 #include <stdbool.h>
@@ -37,6 +39,7 @@ typedef struct Harness {
         char *berthd_log;       /* berthd's stdout and stderr */
         char *dbus_log;
         char *bus_address;
+        unsigned n_buses;       /* dbus-daemons started so far (harness_start_bus() adds one) */
         pid_t dbus_pid;
         pid_t berthd_pid;
         pid_t guardian_pid;
@@ -68,8 +71,25 @@ TCase *harness_tcase_new(const char *name);
 
 /* Starts berthd (again) on the fixture's bus, and waits until it owns its name. */
 void harness_start_berthd(void);
+/* The two halves of harness_start_berthd(): start it, and wait for its name (failing the test on
+ * timeout). In between a test can act while berthd re-attaches. */
+void harness_spawn_berthd(void);
+void harness_wait_berthd_name(uint64_t timeout_usec);
 /* Stops berthd: SIGTERM, SIGKILL after 5 s; returns its wait status. */
 int harness_stop_berthd(void);
+/* Sends sig to berthd and reaps it (SIGKILL if it still runs after 10 s); returns its wait status. */
+int harness_kill_berthd(int sig);
+/* Waits until berthd exits by itself; its wait status, or -ETIMEDOUT. */
+int harness_wait_berthd_exit(uint64_t timeout_usec);
+/* Stops the dbus-daemon (the bus goes away) and drops the client's connection; then starts a new
+ * dbus-daemon on a new socket and connects the client to it. berthd is not restarted. */
+void harness_stop_bus(void);
+void harness_start_bus(void);
+
+/* CLOCK_MONOTONIC in µs. */
+uint64_t harness_now_usec(void);
+/* Polls cond every 5 ms until it holds; false on timeout. */
+bool harness_wait_until(bool (*cond)(void *userdata), void *userdata, uint64_t timeout_usec);
 /* Waits until berthd sent READY=1 to its NOTIFY_SOCKET; false on timeout. */
 bool harness_wait_ready(uint64_t timeout_usec);
 /* Whether /proc/PID/environ has a variable called name. */
@@ -96,6 +116,18 @@ sd_bus_message *harness_create_begin(const char *id, const char *bundle);
 void harness_create_option(sd_bus_message *m, const char *name, const char *signature, ...);
 /* Sends it; returns 0 and the object path, or a negative errno with the error in *ret_error. */
 int harness_create_end(sd_bus_message *m, sd_bus_error *ret_error, char **ret_path);
+
+/* Calls that do not wait for their reply: it is collected whenever the client bus is processed.
+ * A call whose berthd dies gets org.freedesktop.DBus.Error.NoReply from the bus. */
+typedef struct HarnessAsync HarnessAsync;
+HarnessAsync *harness_call_async(const char *member, const char *types, ...);
+HarnessAsync *harness_create_end_async(sd_bus_message *m);
+bool harness_async_wait(HarnessAsync *a, uint64_t timeout_usec);
+bool harness_async_done(const HarnessAsync *a);
+const sd_bus_error *harness_async_error(const HarnessAsync *a);
+sd_bus_message *harness_async_reply(const HarnessAsync *a);
+HarnessAsync *harness_async_free(HarnessAsync *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(HarnessAsync *, harness_async_free);
 
 /* Helpers that assert success. */
 char *harness_create(const char *id, const char *bundle, bool start);
@@ -130,6 +162,11 @@ const HarnessEntry *harness_entries_find(const HarnessEntry *e, size_t n, const 
 /* ListContainers as one sorted text, for comparing before and after. */
 char *harness_list_text(void);
 
+/* Every property of a container, one "id Name=value" a line, sorted; and that of every listed
+ * container. Compare them before and after a restart. */
+char *harness_container_text(const char *id);
+char *harness_all_containers_text(void);
+
 /* Signal watches: every matching signal is queued from the moment the watch exists. */
 typedef struct HarnessWatch HarnessWatch;
 HarnessWatch *harness_watch(const char *path, const char *interface, const char *member);
@@ -143,6 +180,10 @@ sd_bus_message *harness_watch_next_id(HarnessWatch *w, const char *id, uint64_t 
 /* Waits for a PropertiesChanged (a watch on a container path) that sets State to state, either by
  * value or by invalidating it while the property reads state; returns true if it came. */
 bool harness_watch_state(HarnessWatch *w, const char *id, const char *state, uint64_t timeout_usec);
+/* Drops what the watch queued and returns how many of those signals were about id (NULL: all). */
+unsigned harness_watch_drain(HarnessWatch *w, const char *id);
+/* The same, returning the first argument of each, one a line, sorted (free it). */
+char *harness_watch_drain_ids(HarnessWatch *w);
 /* Processes whatever is pending on the client bus without blocking. */
 void harness_process_bus(void);
 
@@ -174,6 +215,14 @@ bool harness_pid_alive(pid_t pid);
 /* Live berth-shim processes whose command line names this fixture's state dir. */
 unsigned harness_count_shims(void);
 
+/* DIR/id, or DIR/id/name (free it). */
+char *harness_state_path(const char *id, const char *name);
+/* Copies tests/data/name into a directory of its own below the temp dir, mode 0755; returns the
+ * copy's path (free it). */
+char *harness_install_data(const char *name);
+/* Connections that wait to be accepted on the listening unix sockets pid holds. */
+unsigned harness_pending_connections(pid_t pid);
+
 /* Sorted listing of every path below dir (relative, recursive); "" when dir is missing. */
 char *harness_dir_listing(const char *dir);
 /* `runc --root runtime_root list -q`, sorted. */
@@ -186,6 +235,9 @@ int harness_run(char **ret_stdout, char **argv);
 char *harness_read_file(const char *path, size_t *ret_size);
 void harness_write_file(const char *path, const void *data, size_t size);
 bool harness_path_exists(const char *path);
+
+/* Asserts two texts are equal, printing the differing lines to stderr when they are not. */
+void harness_assert_same_text(const char *what, const char *before, const char *after);
 
 /* Everything a bad call must leave unchanged. */
 typedef struct HarnessSnapshot {
