@@ -10,7 +10,17 @@ set -uo pipefail
 
 builddir=${BERTH_BUILDDIR:-$(pwd)}
 srcdir=${BERTH_SRCDIR:-$builddir}
-sandbox_tool=${BERTH_SYSTEMD_SANDBOX:-$srcdir/../shared/tools/systemd-sandbox}
+# The tool lives in shared/ beside the project's checkout.
+sandbox_tool=${BERTH_SYSTEMD_SANDBOX:-}
+if [ -z "$sandbox_tool" ]; then
+        for d in "$srcdir/../shared" "$srcdir/../../shared" /work/shared; do
+                if [ -x "$d/tools/systemd-sandbox" ]; then
+                        sandbox_tool=$d/tools/systemd-sandbox
+                        break
+                fi
+        done
+fi
+sandbox_tool=${sandbox_tool:-$srcdir/../shared/tools/systemd-sandbox}
 
 in_ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ] && [ "${CI}" != "0" ]; }
 unusable() {
