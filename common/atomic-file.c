@@ -99,18 +99,20 @@ static int open_temp_file(int dirfd, const char *base, char **ret_name) {
 }
 
 /**
- * write_file_atomic_at() - replace a file atomically and durably
+ * write_file_atomic_at_full() - replace a file atomically, and durably unless told otherwise
  * @dirfd: directory fd (or AT_FDCWD) that @name is relative to
  * @name: file name; the target is replaced if it exists
  * @data: contents
  * @size: size of @data
  * @mode: file mode of the new file (not affected by the umask)
+ * @flags: ATOMIC_FILE_NO_SYNC skips the fsync of the file and of the directory
  *
  * On failure the target is untouched and no temporary file is left behind.
  *
  * Return: 0 or a negative errno.
  */
-int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, mode_t mode) {
+int write_file_atomic_at_full(int dirfd, const char *name, const void *data, size_t size, mode_t mode,
+                              AtomicFileFlags flags) {
         _cleanup_close_ int parent_fd = -EBADF, fd = -EBADF;
         _cleanup_free_ char *tmp = NULL;
         const char *base = NULL;
@@ -130,7 +132,7 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t s
         r = write_all(fd, data, size);
         if (r < 0)
                 goto fail;
-        if (fchmod(fd, mode & 07777) < 0 || fsync(fd) < 0) {
+        if (fchmod(fd, mode & 07777) < 0 || (!(flags & ATOMIC_FILE_NO_SYNC) && fsync(fd) < 0)) {
                 r = -errno;
                 goto fail;
         }
@@ -146,13 +148,25 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t s
         }
 
         /* Make the rename itself durable. */
-        if (fsync(parent_fd) < 0)
+        if (!(flags & ATOMIC_FILE_NO_SYNC) && fsync(parent_fd) < 0)
                 return -errno;
         return 0;
 
 fail:
         (void) unlinkat(parent_fd, tmp, 0);
         return r;
+}
+
+/**
+ * write_file_atomic_at() - write_file_atomic_at_full() with fsync of the file and the directory
+ * @dirfd: directory fd or AT_FDCWD
+ * @name: file name relative to @dirfd
+ * @data: the content
+ * @size: its size
+ * @mode: the file's mode
+ */
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, mode_t mode) {
+        return write_file_atomic_at_full(dirfd, name, data, size, mode, 0);
 }
 
 /**

@@ -1,8 +1,9 @@
 /* The files of a container's state directory, and the names of states, exit reasons and log drivers.
  *
  * container.json holds what was asked for (ContainerConfig); "exit" holds the exit record; "pid",
- * "shim.pid" and "started" hold one decimal number each. All are written with write_file_atomic_at()
- * and parsed strictly: anything unexpected in them is -EBADMSG, so that berthd never acts on a state
+ * "shim.pid" and "started" hold one decimal number each. All are replaced atomically (rename); only
+ * the exit record is also fsync'ed, since the rest describes processes that die with the OS anyway.
+ * They are parsed strictly: anything unexpected in them is -EBADMSG, so that berthd never acts on a state
  * file it does not understand.
  *
  * container.json:  {"id":"...","bundle":"...","runtime":"...","runtime_root":"...",
@@ -302,7 +303,7 @@ static int to_text(json_object *obj, char **ret) {
         return 0;
 }
 
-static int save_text(int dirfd, const char *name, const char *text, mode_t mode) {
+static int save_text(int dirfd, const char *name, const char *text, mode_t mode, AtomicFileFlags flags) {
         _cleanup_free_ char *line = NULL;
         size_t n = strlen(text);
 
@@ -312,7 +313,7 @@ static int save_text(int dirfd, const char *name, const char *text, mode_t mode)
         memcpy(line, text, n);
         line[n] = '\n';
         line[n + 1] = '\0';
-        return write_file_atomic_at(dirfd, name, line, n + 1, mode);
+        return write_file_atomic_at_full(dirfd, name, line, n + 1, mode, flags);
 }
 
 /**
@@ -448,7 +449,8 @@ int container_config_save(int dirfd, const ContainerConfig *c) {
         r = container_config_to_json(c, &text);
         if (r < 0)
                 return r;
-        return save_text(dirfd, STATE_FILE_CONFIG, text, 0600);
+        /* Like the processes it describes, it need not survive an OS crash: no fsync. */
+        return save_text(dirfd, STATE_FILE_CONFIG, text, 0600, ATOMIC_FILE_NO_SYNC);
 }
 
 /**
@@ -582,7 +584,8 @@ int exit_record_save(int dirfd, const ExitRecord *r) {
         k = exit_record_to_json(r, &text);
         if (k < 0)
                 return k;
-        return save_text(dirfd, STATE_FILE_EXIT, text, 0644);
+        /* The exit record is promised durable. */
+        return save_text(dirfd, STATE_FILE_EXIT, text, 0644, 0);
 }
 
 /**
@@ -618,7 +621,7 @@ int state_write_u64(int dirfd, const char *name, uint64_t v) {
         int n;
 
         n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", v);
-        return write_file_atomic_at(dirfd, name, buf, (size_t) n, 0644);
+        return write_file_atomic_at_full(dirfd, name, buf, (size_t) n, 0644, ATOMIC_FILE_NO_SYNC);
 }
 
 /**

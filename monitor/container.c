@@ -287,7 +287,7 @@ void container_set_exited(Container *c, const ExitRecord *e, bool notify) {
         if (notify && c->dir_fd >= 0 && faccessat(c->dir_fd, STATE_FILE_REPORTED, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
                 notify = false;
         if (notify && c->dir_fd >= 0) {
-                r = write_file_atomic_at(c->dir_fd, STATE_FILE_REPORTED, "", 0, 0644);
+                r = write_file_atomic_at_full(c->dir_fd, STATE_FILE_REPORTED, "", 0, 0644, ATOMIC_FILE_NO_SYNC);
                 if (r < 0)
                         log_container_errno(LOG_WARNING, c->id, r, "Failed to mark exit as reported, ignoring: %m");
         }

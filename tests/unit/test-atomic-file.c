@@ -110,6 +110,24 @@ START_TEST(test_atomic_write_replaces_target) {
 }
 END_TEST
 
+START_TEST(test_atomic_write_no_sync_replaces_target) {
+        _cleanup_tmpdir_ char *t = tmpdir_new();
+        _cleanup_close_ int dfd = open_dir(t);
+        _cleanup_free_ char *buf = NULL;
+        struct stat before, after;
+
+        write_plain(dfd, "pid", "1\n");
+        ck_assert_int_eq(fstatat(dfd, "pid", &before, 0), 0);
+        ck_assert_int_eq(write_file_atomic_at_full(dfd, "pid", "42\n", 3, 0644, ATOMIC_FILE_NO_SYNC), 0);
+        ck_assert_int_eq(fstatat(dfd, "pid", &after, 0), 0);
+        ck_assert_uint_ne(before.st_ino, after.st_ino);
+        ck_assert_uint_eq(after.st_mode & 07777, 0644);
+        ck_assert_int_eq(read_full_file_at(dfd, "pid", 0, &buf, NULL), 0);
+        ck_assert_str_eq(buf, "42\n");
+        ck_assert_uint_eq(count_entries(t), 1);
+}
+END_TEST
+
 START_TEST(test_atomic_write_mode_ignores_umask) {
         _cleanup_tmpdir_ char *t = tmpdir_new();
         _cleanup_close_ int dfd = open_dir(t);
@@ -261,6 +279,7 @@ static Suite *atomic_file_suite(void) {
         tc = tcase_create("write");
         tcase_add_test(tc, test_atomic_write_creates_file);
         tcase_add_test(tc, test_atomic_write_replaces_target);
+        tcase_add_test(tc, test_atomic_write_no_sync_replaces_target);
         tcase_add_test(tc, test_atomic_write_mode_ignores_umask);
         tcase_add_test(tc, test_atomic_write_empty_and_binary);
         tcase_add_test(tc, test_atomic_write_subdir_and_cwd);
