@@ -168,20 +168,21 @@ static int on_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata
         ssize_t n;
         int r;
 
-        n = read(fd, c->ready_buf + c->ready_size, sizeof(c->ready_buf) - 1 - c->ready_size);
+        n = read(fd, c->ready_buf + c->ready_size, SHIM_READY_MAX - 1 - c->ready_size);
         if (n < 0) {
                 if (IN_SET(errno, EAGAIN, EINTR))
                         return 0;
                 n = 0;
         }
         c->ready_size += n;
-        if (n > 0 && !memchr(c->ready_buf, '\n', c->ready_size) && c->ready_size < sizeof(c->ready_buf) - 1)
+        if (n > 0 && !memchr(c->ready_buf, '\n', c->ready_size) && c->ready_size < SHIM_READY_MAX - 1)
                 return 0;
 
         c->ready_source = sd_event_source_disable_unref(c->ready_source);
         c->ready_fd = safe_close(c->ready_fd);
 
         r = ready_parse(c);
+        c->ready_buf = mfree(c->ready_buf);
         if (r > 0)
                 return container_created(c);
         if (r == -EBADMSG && !c->create_error_name) {
@@ -272,6 +273,9 @@ int container_spawn_shim(Container *c, const int stdio_fds[3]) {
                 return r;
         }
 
+        c->ready_buf = malloc(SHIM_READY_MAX);
+        if (!c->ready_buf)
+                return -ENOMEM;
         r = fd_set_nonblock(ready_read, true);
         if (r < 0)
                 return r;

@@ -112,6 +112,7 @@ Container *container_free(Container *c) {
         safe_close(c->shim_pidfd);
         safe_close(c->ready_fd);
         safe_close(c->dir_fd);
+        free(c->ready_buf);
         free(c->create_error_name);
         free(c->create_error_message);
         container_config_free(c->config);

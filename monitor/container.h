@@ -53,7 +53,7 @@ struct Container {
         int ready_fd;
         sd_event_source *ready_source;
         sd_event_source *create_timeout_source;
-        char ready_buf[SHIM_READY_MAX];
+        char *ready_buf;        /* SHIM_READY_MAX bytes, only while creating */
         size_t ready_size;
         char *create_error_name;
         char *create_error_message;

@@ -1,7 +1,8 @@
 /* Reporting the container's exit, in the order the promises need: the init has been reaped, every
  * output stream reached EOF (or, if some other process keeps a pipe open, 5 s passed and what
- * was readable got drained), the log is fsync'ed, the exit record is on disk (atomically) -- and
- * only then is Exited sent to the connected control buses.
+ * was readable got drained) and written to the log (readers see it; it is not fsync'ed: that
+ * costs a disk flush per container for a guarantee only an OS crash would test), the exit record is
+ * on disk (atomically, fsync'ed) -- and only then is Exited sent to the connected control buses.
  *
  * OOM kills are detected through the container's memory cgroup: its oom_kill counter (cgroup v1
  * memory.oom_control, v2 memory.events) is read right after create and again at exit; if it grew,
@@ -143,12 +144,6 @@ static void oom_check(Shim *s) {
 
 static void exit_report(Shim *s) {
         int r;
-
-        r = shim_stdio_sync(s);
-        if (r < 0)
-                log_container_errno(LOG_WARNING, s->config->id, r,
-                                    "Failed to sync the log of '%s', ignoring: %m",
-                                    s->config->id);
 
         oom_check(s);
 

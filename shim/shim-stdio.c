@@ -258,20 +258,6 @@ bool shim_stdio_is_drained(const Shim *s) {
 }
 
 /**
- * shim_stdio_sync() - make the log file durable
- * @s: the shim
- *
- * Return: 0 or -errno.
- */
-int shim_stdio_sync(Shim *s) {
-        if (s->log_fd < 0)
-                return 0;
-        if (fdatasync(s->log_fd) < 0)
-                return -errno;
-        return 0;
-}
-
-/**
  * shim_stdio_done() - release the pipes, the log file and the buffers
  * @s: the shim
  */

@@ -96,7 +96,6 @@ int shim_stdio_setup(Shim *s);
 int shim_stdio_start(Shim *s);
 void shim_stdio_drain(Shim *s);
 bool shim_stdio_is_drained(const Shim *s);
-int shim_stdio_sync(Shim *s);
 void shim_stdio_done(Shim *s);
 
 /* shim-reaper.c */
