@@ -305,7 +305,7 @@ int container_spawn_shim(Container *c, const int stdio_fds[3]) {
  */
 int container_sync_state(Container *c) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         const char *state, *reason;
         uint64_t started_at, finished_at;
         int32_t status;
@@ -313,8 +313,11 @@ int container_sync_state(Container *c) {
         int oom, r;
         ContainerState s;
 
-        r = sd_bus_call_method(c->shim_bus, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, "GetState", &error, &reply,
-                               NULL);
+        /* A shim busy in a slow runtime call answers late; the files' view stands until then, and
+         * its Started/Exited signals still arrive on this connection. */
+        r = sd_bus_message_new_method_call(c->shim_bus, &call, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, "GetState");
+        if (r >= 0)
+                r = sd_bus_call(c->shim_bus, call, 5 * USEC_PER_SEC, &error, &reply);
         if (r < 0)
                 return log_container_errno(LOG_WARNING, c->id, r, "GetState on the shim of '%s' failed: %s",
                                            c->id, error.message ?: strerror(-r));
@@ -429,6 +432,17 @@ static int on_shim_signal(sd_bus_message *message, void *userdata, sd_bus_error 
 
         if (sd_bus_message_is_signal(message, SHIM_INTERFACE, "Exited"))
                 return on_shim_exited_signal(c, message);
+
+        /* Normally the Start reply says it first; after a restart in the middle of a Start only
+         * this signal does. */
+        if (sd_bus_message_is_signal(message, SHIM_INTERFACE, "Started") && c->state == CONTAINER_CREATED &&
+            !c->starting) {
+                uint64_t started_at;
+                uint32_t pid;
+
+                if (sd_bus_message_read(message, "ut", &pid, &started_at) >= 0)
+                        container_set_started(c, (pid_t) pid, started_at);
+        }
         return 0;
 }
 
