@@ -10,6 +10,7 @@
 
 #include "cri-log.h"
 #include "macro.h"
+#include "test-util.h"
 
 #define TS_ZERO "1970-01-01T00:00:00.000000000Z"
 
@@ -295,11 +296,5 @@ static Suite *cri_log_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(cri_log_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return test_run_suite(cri_log_suite());
 }

@@ -16,24 +16,7 @@
 #include "fd-util.h"
 #include "macro.h"
 #include "path-util.h"
-
-static char *tmpdir_new(void) {
-        const char *base = getenv("TMPDIR") ?: "/tmp";
-        char *t = NULL;
-
-        ck_assert_int_ge(asprintf(&t, "%s/berth-test-XXXXXX", base), 0);
-        ck_assert_ptr_nonnull(mkdtemp(t));
-        return t;
-}
-
-static void tmpdir_free(char **t) {
-        if (*t) {
-                ck_assert_int_eq(rm_rf_at(AT_FDCWD, *t), 0);
-                free(*t);
-        }
-}
-
-#define _cleanup_tmpdir_ _cleanup_(tmpdir_free)
+#include "test-util.h"
 
 static bool fd_is_open(int fd) {
         return fcntl(fd, F_GETFD) >= 0;
@@ -422,11 +405,5 @@ static Suite *fd_util_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(fd_util_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return test_run_suite(fd_util_suite());
 }

@@ -17,30 +17,7 @@
 #include "json-state.h"
 #include "macro.h"
 #include "path-util.h"
-
-static char *tmpdir_new(void) {
-        const char *base = getenv("TMPDIR") ?: "/tmp";
-        char *t = NULL;
-
-        ck_assert_int_ge(asprintf(&t, "%s/berth-test-XXXXXX", base), 0);
-        ck_assert_ptr_nonnull(mkdtemp(t));
-        return t;
-}
-
-static void tmpdir_free(char **t) {
-        if (*t) {
-                ck_assert_int_eq(rm_rf_at(AT_FDCWD, *t), 0);
-                free(*t);
-        }
-}
-
-#define _cleanup_tmpdir_ _cleanup_(tmpdir_free)
-
-static int open_dir(const char *p) {
-        int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        ck_assert_int_ge(fd, 0);
-        return fd;
-}
+#include "test-util.h"
 
 static char **strv_make(const char *const *l, size_t n) {
         char **v = calloc(n + 1, sizeof(char *));
@@ -472,11 +449,5 @@ static Suite *json_state_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(json_state_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return test_run_suite(json_state_suite());
 }

@@ -12,25 +12,7 @@
 #include "atomic-file.h"
 #include "macro.h"
 #include "path-util.h"
-
-static char *tmpdir_new(void) {
-        const char *base = getenv("TMPDIR") ?: "/tmp";
-        char *t = NULL;
-
-        ck_assert_int_ge(asprintf(&t, "%s/berth-test-XXXXXX", base), 0);
-        ck_assert_ptr_nonnull(mkdtemp(t));
-        return t;
-}
-
-static void tmpdir_free(char **t) {
-        if (*t) {
-                ck_assert_int_eq(rm_rf_at(AT_FDCWD, *t), 0);
-                ck_assert_int_eq(access(*t, F_OK), -1);
-                free(*t);
-        }
-}
-
-#define _cleanup_tmpdir_ _cleanup_(tmpdir_free)
+#include "test-util.h"
 
 static char *path_join(const char *a, const char *b) {
         char *p = NULL;
@@ -360,11 +342,5 @@ static Suite *path_util_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(path_util_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return test_run_suite(path_util_suite());
 }
