@@ -654,20 +654,6 @@ static int on_cleanup_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static uint64_t runtime_timeout_usec(void) {
-        const char *e = getenv("BERTH_RUNTIME_TIMEOUT_SEC");
-        unsigned long v;
-        char *end;
-
-        if (e) {
-                errno = 0;
-                v = strtoul(e, &end, 10);
-                if (errno == 0 && *end == 0 && v > 0 && v < 24 * 3600)
-                        return v * USEC_PER_SEC;
-        }
-        return 60 * USEC_PER_SEC;
-}
-
 static int runtime_force_delete(Container *c, sd_bus_message *request) {
         const ContainerConfig *cfg = c->config;
         Manager *m = c->manager;
@@ -739,7 +725,7 @@ static int runtime_force_delete(Container *c, sd_bus_message *request) {
         r = sd_event_add_io(m->event, &rc->exit_source, rc->pidfd, EPOLLIN, on_cleanup_exited, rc);
         if (r >= 0)
                 r = sd_event_add_time_relative(m->event, &rc->timeout_source, CLOCK_MONOTONIC,
-                                               runtime_timeout_usec(), USEC_PER_SEC, on_cleanup_timeout, rc);
+                                               m->runtime_timeout_usec, USEC_PER_SEC, on_cleanup_timeout, rc);
         if (r < 0) {
                 (void) pidfd_send_sig(rc->pidfd, SIGKILL);
                 runtime_cleanup_free(rc);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "manager.h"
 #include "path-util.h"
+#include "shim-protocol.h"
 
 /**
  * manager_new() - allocate a manager with its event loop
@@ -30,6 +31,9 @@ int manager_new(Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->state_dir_fd = -EBADF;
+        if (runtime_timeout_from_env(&m->runtime_timeout_usec) < 0)
+                log_warning("Invalid $BERTH_RUNTIME_TIMEOUT_SEC '%s', ignoring.",
+                            getenv("BERTH_RUNTIME_TIMEOUT_SEC"));
 
         r = sd_event_default(&m->event);
         if (r < 0)

@@ -30,6 +30,7 @@ struct Manager {
         char *default_runtime;
         char *shim_path;
         char *self_dir;
+        uint64_t runtime_timeout_usec;  /* for berthd's own runtime calls */
 
         bool ready;             /* owns its name: signals may go out */
         Container *containers;

@@ -69,7 +69,7 @@ static int shim_new(Shim **ret) {
         s->log_fd = -EBADF;
         s->listen_fd = -EBADF;
         s->state = CONTAINER_UNKNOWN;
-        s->runtime_timeout_usec = SHIM_RUNTIME_TIMEOUT_USEC;
+        s->runtime_timeout_usec = RUNTIME_TIMEOUT_DEFAULT_USEC;
         for (CriStream t = 0; t < _CRI_STREAM_MAX; t++)
                 s->streams[t] = (ShimStream) {
                         .shim = s,
@@ -314,24 +314,6 @@ static int setup_process(Shim *s, sd_bus_error *error) {
         return 0;
 }
 
-static void runtime_timeout_from_env(Shim *s) {
-        const char *e;
-        char *end;
-        unsigned long sec;
-
-        e = getenv("BERTH_RUNTIME_TIMEOUT_SEC");
-        if (!e)
-                return;
-
-        errno = 0;
-        sec = strtoul(e, &end, 10);
-        if (errno != 0 || end == e || *end != 0 || sec == 0 || sec > UINT32_MAX) {
-                log_warning("Invalid $BERTH_RUNTIME_TIMEOUT_SEC '%s', ignoring.", e);
-                return;
-        }
-        s->runtime_timeout_usec = (uint64_t) sec * USEC_PER_SEC;
-}
-
 static int open_state_dir(Shim *s, sd_bus_error *error) {
         _cleanup_free_ char *cwd = NULL;
         int r;
@@ -381,7 +363,9 @@ static int shim_setup(Shim *s, sd_bus_error *error) {
         r = setup_process(s, error);
         if (r < 0)
                 return r;
-        runtime_timeout_from_env(s);
+        if (runtime_timeout_from_env(&s->runtime_timeout_usec) < 0)
+                log_warning("Invalid $BERTH_RUNTIME_TIMEOUT_SEC '%s', ignoring.",
+                            getenv("BERTH_RUNTIME_TIMEOUT_SEC"));
 
         if (s->config->terminal) {
                 log_container(LOG_ERR, s->config->id,

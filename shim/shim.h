@@ -25,8 +25,6 @@
 #define SHIM_PIPE_SIZE (1024 * 1024)
 /* How long after the init's exit we wait for EOF on the pipes (another process may hold them). */
 #define SHIM_DRAIN_TIMEOUT_USEC (5 * USEC_PER_SEC)
-/* How long one runtime invocation may take; $BERTH_RUNTIME_TIMEOUT_SEC overrides it. */
-#define SHIM_RUNTIME_TIMEOUT_USEC (60 * USEC_PER_SEC)
 /* How long Delete waits for a killed init to go away. */
 #define SHIM_INIT_KILL_TIMEOUT_USEC (10 * USEC_PER_SEC)
 
