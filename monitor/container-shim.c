@@ -77,6 +77,7 @@ static int on_create_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
         free(c->create_error_message);
         c->create_error_name = strdup(BERTH_ERROR_TIMEOUT);
         c->create_error_message = strdup("The shim did not finish creating the container in time.");
+        c->create_cleaned = false;
         if (c->shim_pidfd >= 0)
                 (void) pidfd_send_sig(c->shim_pidfd, SIGKILL);
         return 0;
@@ -92,8 +93,12 @@ static void container_create_failed(Container *c) {
                 c->create_request = sd_bus_message_unref(c->create_request);
         }
 
-        /* The shim may have died before cleaning the runtime's state. */
-        (void) container_delete_without_shim(c, NULL);
+        /* A shim that said ERROR removed what it made in the runtime; one that died or was
+         * killed may not have. */
+        if (c->create_cleaned)
+                (void) container_remove_state(c);
+        else
+                (void) container_delete_without_shim(c, NULL);
         container_free(c);
 }
 
@@ -130,6 +135,7 @@ static int ready_parse(Container *c) {
         c->create_error_message = strdup(sp + 1);
         if (!c->create_error_name || !c->create_error_message)
                 return -ENOMEM;
+        c->create_cleaned = true;
         return 0;
 }
 

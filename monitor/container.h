@@ -57,6 +57,7 @@ struct Container {
         size_t ready_size;
         char *create_error_name;
         char *create_error_message;
+        bool create_cleaned;    /* the shim said ERROR: it removed its runtime state */
         sd_bus_message *create_request;
         bool start_after_create;
         sd_bus_message *delete_request;
