@@ -19,10 +19,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-/* We pass the caller's CODE_FILE=/CODE_LINE=/CODE_FUNC= ourselves. */
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
-
+#include "journal-send.h"
 #include "log.h"
 
 #define LOG_LINE_MAX 4096
@@ -156,7 +153,7 @@ static void write_journal(int level, int error, const char *container_id, const 
                 ADD_FIELD(f_errno, "ERRNO=%i", error);
 #undef ADD_FIELD
 
-        if (sd_journal_sendv(iov, (int) n) < 0)
+        if (journal_sendv(iov, n) < 0)
                 write_stderr(container_id, message);
 }
 

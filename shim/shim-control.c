@@ -1,8 +1,11 @@
-/* The control socket: DIR/shim.sock, a unix stream socket speaking D-Bus peer-to-peer. Each
- * accepted connection becomes an sd-bus server connection with the org.berth.Shim1 object on it;
- * several may be open at once (berthd reconnects after a restart), and a connection is dropped
- * when its peer disconnects. Only peers with our own uid are accepted (the directory is 0700 as
- * well), so every accepted connection is trusted.
+/* The control socket: DIR/shim.sock, a unix stream socket speaking D-Bus peer-to-peer, with the
+ * object /org/berth/Shim1 (interface org.berth.Shim1, docs/shim-protocol.md) on every connection.
+ * Several connections may be open at once (berthd reconnects after a restart); one is dropped
+ * when its peer disconnects or breaks the protocol. Only peers with our own uid are accepted (the
+ * directory is 0700 as well), and EXTERNAL authentication must claim that uid.
+ *
+ * The wire format is common/dbus-wire.c: enough D-Bus for berthd's sd-bus client (and busctl or
+ * gdbus with --address) without libsystemd in the shim. Peer.Ping and Introspect are answered.
  *
  * Calls run the runtime synchronously (shim-runc.c). Delete is the end of the shim: after the
  * runtime removed the container, the log (if berthd chose its path) and the state directory are
@@ -10,11 +13,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <systemd/sd-id128.h>
 
-#include "bus-error.h"
 #include "fd-util.h"
 #include "log.h"
 #include "path-util.h"
@@ -22,19 +28,153 @@
 #include "shim-protocol.h"
 
 #define CONTROL_BACKLOG 16
+/* Our methods take a few bytes of arguments: anything much larger is not a client of ours. */
+#define CONTROL_MESSAGE_MAX (64U * 1024U)
+#define CONTROL_READ_SIZE 4096
+/* How long the final flush after Delete waits for a slow reader. */
+#define CONTROL_FLUSH_TIMEOUT_MSEC 1000
 
-static ShimBus *shim_bus_free(ShimBus *b) {
-        if (!b)
+#define DRIVER_INTERFACE "org.freedesktop.DBus"
+#define DRIVER_PATH "/org/freedesktop/DBus"
+#define PEER_INTERFACE "org.freedesktop.DBus.Peer"
+#define INTROSPECTABLE_INTERFACE "org.freedesktop.DBus.Introspectable"
+
+static const char introspection_xml[] =
+        "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n"
+        " \"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">\n"
+        "<node>\n"
+        " <interface name=\"" SHIM_INTERFACE "\">\n"
+        "  <method name=\"Start\"><arg type=\"u\" name=\"pid\" direction=\"out\"/>"
+        "<arg type=\"t\" name=\"started_at\" direction=\"out\"/></method>\n"
+        "  <method name=\"Kill\"><arg type=\"i\" name=\"signal\" direction=\"in\"/>"
+        "<arg type=\"b\" name=\"all\" direction=\"in\"/></method>\n"
+        "  <method name=\"Pause\"/>\n"
+        "  <method name=\"Resume\"/>\n"
+        "  <method name=\"Delete\"><arg type=\"b\" name=\"force\" direction=\"in\"/></method>\n"
+        "  <method name=\"GetState\"><arg type=\"s\" name=\"state\" direction=\"out\"/>"
+        "<arg type=\"u\" name=\"pid\" direction=\"out\"/>"
+        "<arg type=\"i\" name=\"exit_status\" direction=\"out\"/>"
+        "<arg type=\"s\" name=\"exit_reason\" direction=\"out\"/>"
+        "<arg type=\"b\" name=\"oom_killed\" direction=\"out\"/>"
+        "<arg type=\"t\" name=\"started_at\" direction=\"out\"/>"
+        "<arg type=\"t\" name=\"finished_at\" direction=\"out\"/></method>\n"
+        "  <signal name=\"Started\"><arg type=\"u\" name=\"pid\"/><arg type=\"t\" name=\"started_at\"/></signal>\n"
+        "  <signal name=\"Exited\"><arg type=\"i\" name=\"status\"/><arg type=\"s\" name=\"reason\"/>"
+        "<arg type=\"b\" name=\"oom_killed\"/><arg type=\"t\" name=\"finished_at\"/></signal>\n"
+        " </interface>\n"
+        " <interface name=\"" PEER_INTERFACE "\"><method name=\"Ping\"/></interface>\n"
+        " <interface name=\"" INTROSPECTABLE_INTERFACE "\"><method name=\"Introspect\">"
+        "<arg type=\"s\" name=\"xml\" direction=\"out\"/></method></interface>\n"
+        "</node>\n";
+
+static ShimConn *shim_conn_free(ShimConn *c) {
+        if (!c)
                 return NULL;
-        if (b->shim)
-                LIST_REMOVE(buses, b->shim->buses, b);
-        /* A connection still authenticating is not flushed: that could block until its timeout. */
-        if (b->bus && sd_bus_is_ready(b->bus) > 0)
-                (void) sd_bus_flush(b->bus);
-        sd_bus_close_unref(b->bus);
-        return mfree(b);
+        if (c->shim)
+                LIST_REMOVE(conns, c->shim->conns, c);
+        event_source_free(c->source);
+        safe_close(c->fd);
+        dbus_buffer_done(&c->in);
+        dbus_buffer_done(&c->out);
+        return mfree(c);
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(ShimBus *, shim_bus_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ShimConn *, shim_conn_free);
+
+/* Writes what is queued without blocking, and waits for EPOLLOUT while the socket is full.
+ * Returns 0, or -errno if the connection is broken. */
+static int shim_conn_write(ShimConn *c) {
+        while (c->out.size > 0) {
+                ssize_t n = send(c->fd, c->out.data, c->out.size, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return event_source_set_io_events(c->source, EPOLLIN | EPOLLOUT);
+                        return -errno;
+                }
+                dbus_buffer_consume(&c->out, (size_t) n);
+        }
+        return event_source_set_io_events(c->source, EPOLLIN);
+}
+
+static int shim_conn_sendv(ShimConn *c, DbusHeader *h, const char *types, va_list ap) {
+        int r;
+
+        /* Serial 0 is not allowed; wrap around it. */
+        if (++c->serial == 0)
+                c->serial = 1;
+        h->serial = c->serial;
+
+        r = dbus_message_appendv(&c->out, h, types, ap);
+        if (r < 0)
+                return r;
+        return shim_conn_write(c);
+}
+
+static int shim_conn_send(ShimConn *c, DbusHeader *h, const char *types, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = shim_conn_sendv(c, h, types, ap);
+        va_end(ap);
+        return r;
+}
+
+/* Replies to the method call @m, unless its caller asked for no reply. */
+static int shim_conn_reply(ShimConn *c, const DbusMessage *m, const char *types, ...) {
+        DbusHeader h = {
+                .type = DBUS_MESSAGE_METHOD_RETURN,
+                .flags = DBUS_FLAG_NO_REPLY_EXPECTED,
+                .reply_serial = m->serial,
+        };
+        va_list ap;
+        int r;
+
+        if (m->flags & DBUS_FLAG_NO_REPLY_EXPECTED)
+                return 0;
+        va_start(ap, types);
+        r = shim_conn_sendv(c, &h, types, ap);
+        va_end(ap);
+        return r;
+}
+
+static int shim_conn_reply_error(ShimConn *c, const DbusMessage *m, const char *name, const char *message) {
+        DbusHeader h = {
+                .type = DBUS_MESSAGE_ERROR,
+                .flags = DBUS_FLAG_NO_REPLY_EXPECTED,
+                .reply_serial = m->serial,
+                .error_name = name,
+        };
+
+        if (m->flags & DBUS_FLAG_NO_REPLY_EXPECTED)
+                return 0;
+        return shim_conn_send(c, &h, "s", message);
+}
+
+static void shim_emit(Shim *s, const char *member, const char *types, ...) {
+        LIST_FOREACH(conns, c, s->conns) {
+                DbusHeader h = {
+                        .type = DBUS_MESSAGE_SIGNAL,
+                        .flags = DBUS_FLAG_NO_REPLY_EXPECTED,
+                        .path = SHIM_OBJECT_PATH,
+                        .interface = SHIM_INTERFACE,
+                        .member = member,
+                };
+                va_list ap;
+                int r;
+
+                /* A connection still authenticating has not seen the state yet: it will ask. */
+                if (!c->auth.done)
+                        continue;
+                va_start(ap, types);
+                r = shim_conn_sendv(c, &h, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        log_container_errno(LOG_DEBUG, s->config->id, r, "Failed to send %s, ignoring: %m",
+                                            member);
+        }
+}
 
 /* Reaps and reports a pending exit first, so every call sees the current state. */
 static void shim_refresh(Shim *s) {
@@ -46,13 +186,13 @@ static const char *shim_state_string(Shim *s) {
         return container_state_to_string(s->state) ?: "unknown";
 }
 
-static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Shim *s = userdata;
+static int method_start(ShimConn *c, const DbusMessage *m, BerthError *error) {
+        Shim *s = c->shim;
         int r;
 
         shim_refresh(s);
         if (s->state != CONTAINER_CREATED || s->init_exited)
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE,
+                return berth_error_setf(error, BERTH_ERROR_INVALID_STATE,
                                          "Container '%s' is %s; only a created container can be started.",
                                          s->config->id,
                                          s->init_exited && !s->exit_reported ? "exiting" :
@@ -71,25 +211,25 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                                     s->config->id);
         log_container(LOG_INFO, s->config->id, "Container '%s' started.", s->config->id);
 
-        r = sd_bus_reply_method_return(m, "ut", (uint32_t) s->init_pid, s->started_at);
+        r = shim_conn_reply(c, m, "ut", (uint32_t) s->init_pid, s->started_at);
         shim_control_emit_started(s);
         return r;
 }
 
-static int method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Shim *s = userdata;
+static int method_kill(ShimConn *c, const DbusMessage *m, BerthError *error) {
+        Shim *s = c->shim;
         int sig, all, r;
 
-        r = sd_bus_message_read(m, "ib", &sig, &all);
+        r = dbus_message_read(m, "ib", &sig, &all);
         if (r < 0)
                 return r;
         if (sig < 1 || sig > 64)
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                return berth_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
                                          "Signal %d is not valid; it must be between 1 and 64.", sig);
 
         shim_refresh(s);
         if (s->init_exited)
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE,
+                return berth_error_setf(error, BERTH_ERROR_INVALID_STATE,
                                          "Container '%s' has already exited; there is nothing to signal.",
                                          s->config->id);
 
@@ -99,16 +239,16 @@ static int method_kill(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
         log_container(LOG_INFO, s->config->id, "Sent signal %d to %s of '%s'.", sig,
                       all ? "all processes" : "the init", s->config->id);
-        return sd_bus_reply_method_return(m, NULL);
+        return shim_conn_reply(c, m, NULL);
 }
 
-static int method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Shim *s = userdata;
+static int method_pause(ShimConn *c, const DbusMessage *m, BerthError *error) {
+        Shim *s = c->shim;
         int r;
 
         shim_refresh(s);
         if (s->state != CONTAINER_RUNNING || s->init_exited)
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE,
+                return berth_error_setf(error, BERTH_ERROR_INVALID_STATE,
                                          "Container '%s' is %s; only a running container can be paused.",
                                          s->config->id,
                                          s->init_exited && !s->exit_reported ? "exiting" :
@@ -120,16 +260,16 @@ static int method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error) 
 
         s->state = CONTAINER_PAUSED;
         log_container(LOG_INFO, s->config->id, "Container '%s' paused.", s->config->id);
-        return sd_bus_reply_method_return(m, NULL);
+        return shim_conn_reply(c, m, NULL);
 }
 
-static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Shim *s = userdata;
+static int method_resume(ShimConn *c, const DbusMessage *m, BerthError *error) {
+        Shim *s = c->shim;
         int r;
 
         shim_refresh(s);
         if (s->state != CONTAINER_PAUSED)
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE,
+                return berth_error_setf(error, BERTH_ERROR_INVALID_STATE,
                                          "Container '%s' is %s; only a paused container can be resumed.",
                                          s->config->id, shim_state_string(s));
 
@@ -139,7 +279,7 @@ static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
         s->state = CONTAINER_RUNNING;
         log_container(LOG_INFO, s->config->id, "Container '%s' resumed.", s->config->id);
-        return sd_bus_reply_method_return(m, NULL);
+        return shim_conn_reply(c, m, NULL);
 }
 
 static void remove_state(Shim *s) {
@@ -181,19 +321,19 @@ static void remove_state(Shim *s) {
                                     s->state_dir);
 }
 
-static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Shim *s = userdata;
+static int method_delete(ShimConn *c, const DbusMessage *m, BerthError *error) {
+        Shim *s = c->shim;
         bool alive;
         int force, r;
 
-        r = sd_bus_message_read(m, "b", &force);
+        r = dbus_message_read(m, "b", &force);
         if (r < 0)
                 return r;
 
         shim_refresh(s);
         alive = !s->init_exited;
         if (!force && alive && IN_SET(s->state, CONTAINER_RUNNING, CONTAINER_PAUSED))
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE,
+                return berth_error_setf(error, BERTH_ERROR_INVALID_STATE,
                                          "Container '%s' is %s; stop it first or delete it with force.",
                                          s->config->id, shim_state_string(s));
 
@@ -209,17 +349,17 @@ static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error)
         remove_state(s);
         log_container(LOG_INFO, s->config->id, "Container '%s' deleted.", s->config->id);
 
-        r = sd_bus_reply_method_return(m, NULL);
+        r = shim_conn_reply(c, m, NULL);
         shim_control_flush(s);
-        (void) sd_event_exit(s->event, 0);
+        event_loop_exit(s->loop, 0);
         return r;
 }
 
-static int method_get_state(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Shim *s = userdata;
+static int method_get_state(ShimConn *c, const DbusMessage *m, BerthError *error) {
+        Shim *s = c->shim;
 
         shim_refresh(s);
-        return sd_bus_reply_method_return(m, "suisbtt",
+        return shim_conn_reply(c, m, "suisbtt",
                                           shim_state_string(s),
                                           (uint32_t) s->init_pid,
                                           s->exit_reported ? s->exit.status : -1,
@@ -229,86 +369,192 @@ static int method_get_state(sd_bus_message *m, void *userdata, sd_bus_error *err
                                           s->exit_reported ? s->exit.finished_at : UINT64_C(0));
 }
 
-static const sd_bus_vtable shim_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_NO_ARGS, SD_BUS_RESULT("u", pid, "t", started_at),
-                                method_start, 0),
-        SD_BUS_METHOD_WITH_ARGS("Kill", SD_BUS_ARGS("i", signal, "b", all), SD_BUS_NO_RESULT,
-                                method_kill, 0),
-        SD_BUS_METHOD_WITH_ARGS("Pause", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_pause, 0),
-        SD_BUS_METHOD_WITH_ARGS("Resume", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_resume, 0),
-        SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT, method_delete, 0),
-        SD_BUS_METHOD_WITH_ARGS("GetState", SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("s", state, "u", pid, "i", exit_status, "s", exit_reason,
-                                              "b", oom_killed, "t", started_at, "t", finished_at),
-                                method_get_state, 0),
-        SD_BUS_SIGNAL_WITH_ARGS("Started", SD_BUS_ARGS("u", pid, "t", started_at), 0),
-        SD_BUS_SIGNAL_WITH_ARGS("Exited",
-                                SD_BUS_ARGS("i", status, "s", reason, "b", oom_killed, "t", finished_at), 0),
-        SD_BUS_VTABLE_END
+typedef int (*shim_method_t)(ShimConn *c, const DbusMessage *m, BerthError *error);
+
+typedef struct ShimMethod {
+        const char *interface;
+        const char *member;
+        const char *signature;
+        shim_method_t handler;
+} ShimMethod;
+
+static int method_ping(ShimConn *c, const DbusMessage *m, BerthError *error) {
+        return shim_conn_reply(c, m, NULL);
+}
+
+static int method_introspect(ShimConn *c, const DbusMessage *m, BerthError *error) {
+        return shim_conn_reply(c, m, "s", introspection_xml);
+}
+
+/* Clients that expect a bus (busctl and gdbus with --address) say Hello first and may add matches:
+ * answer as a bus would. Every signal goes to every connection anyway. */
+static int method_hello(ShimConn *c, const DbusMessage *m, BerthError *error) {
+        char name[32];
+
+        (void) snprintf(name, sizeof(name), ":1.%u", ++c->shim->hello_count);
+        return shim_conn_reply(c, m, "s", name);
+}
+
+static const ShimMethod shim_methods[] = {
+        { SHIM_INTERFACE,           "Start",      "",   method_start     },
+        { SHIM_INTERFACE,           "Kill",       "ib", method_kill      },
+        { SHIM_INTERFACE,           "Pause",      "",   method_pause     },
+        { SHIM_INTERFACE,           "Resume",     "",   method_resume    },
+        { SHIM_INTERFACE,           "Delete",     "b",  method_delete    },
+        { SHIM_INTERFACE,           "GetState",   "",   method_get_state },
+        { PEER_INTERFACE,           "Ping",       "",   method_ping      },
+        { INTROSPECTABLE_INTERFACE, "Introspect", "",   method_introspect },
+        { DRIVER_INTERFACE,         "Hello",      "",   method_hello     },
+        { DRIVER_INTERFACE,         "AddMatch",   "s",  method_ping      },
+        { DRIVER_INTERFACE,         "RemoveMatch", "s", method_ping      },
 };
 
-static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        ShimBus *b = userdata;
-
-        log_container(LOG_DEBUG, b->shim->config->id, "Control connection closed.");
-        /* sd-bus holds its own reference while it dispatches this, so freeing here is safe. */
-        shim_bus_free(b);
-        return 0;
+static bool interface_is_known(const char *interface) {
+        return streq(interface, SHIM_INTERFACE) || streq(interface, PEER_INTERFACE) ||
+                streq(interface, INTROSPECTABLE_INTERFACE) || streq(interface, DRIVER_INTERFACE);
 }
 
-static int shim_bus_new(Shim *s, int fd) {
-        _cleanup_(shim_bus_freep) ShimBus *b = NULL;
-        _cleanup_close_ int fd_close = fd;
-        sd_id128_t id;
+static int shim_conn_dispatch(ShimConn *c, const DbusMessage *m) {
+        _cleanup_(berth_error_free) BerthError error = BERTH_ERROR_NULL;
+        const ShimMethod *method = NULL;
         int r;
 
-        b = calloc(1, sizeof(ShimBus));
-        if (!b)
-                return -ENOMEM;
+        /* Replies, errors and signals from a client mean nothing to us. */
+        if (m->type != DBUS_MESSAGE_METHOD_CALL)
+                return 0;
 
-        r = sd_bus_new(&b->bus);
-        if (r < 0)
-                return r;
-        (void) sd_bus_set_description(b->bus, "control");
-        r = sd_bus_set_fd(b->bus, fd, fd);
-        if (r < 0)
-                return r;
-        TAKE_FD(fd_close);
+        if (!streq(m->path, SHIM_OBJECT_PATH) && !streq(m->path, DRIVER_PATH) &&
+            !streq(m->interface ?: "", PEER_INTERFACE))
+                return shim_conn_reply_error(c, m, DBUS_ERROR_UNKNOWN_OBJECT, "Unknown object.");
+        if (streq(m->path, DRIVER_PATH) != streq(m->interface ?: "", DRIVER_INTERFACE) &&
+            !streq(m->interface ?: "", PEER_INTERFACE))
+                return shim_conn_reply_error(c, m, DBUS_ERROR_UNKNOWN_OBJECT, "Unknown object.");
+        if (m->interface && !interface_is_known(m->interface))
+                return shim_conn_reply_error(c, m, DBUS_ERROR_UNKNOWN_INTERFACE, "Unknown interface.");
 
-        r = sd_id128_randomize(&id);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_server(b->bus, 1, id);
-        if (r < 0)
-                return r;
-        /* The peer's uid was checked on accept: everything it calls is allowed. */
-        r = sd_bus_set_trusted(b->bus, true);
-        if (r < 0)
-                return r;
+        for (size_t i = 0; i < ELEMENTSOF(shim_methods); i++)
+                if ((!m->interface || streq(m->interface, shim_methods[i].interface)) &&
+                    streq(m->member, shim_methods[i].member)) {
+                        method = &shim_methods[i];
+                        break;
+                }
+        if (!method)
+                return shim_conn_reply_error(c, m, DBUS_ERROR_UNKNOWN_METHOD, "Unknown method.");
+        if (!streq(m->signature, method->signature))
+                return shim_conn_reply_error(c, m, DBUS_ERROR_INVALID_ARGS,
+                                             "Invalid arguments for this method.");
 
-        r = sd_bus_add_object_vtable(b->bus, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, shim_vtable, s);
-        if (r < 0)
-                return r;
-        r = sd_bus_match_signal(b->bus, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
-                                "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, b);
-        if (r < 0)
-                return r;
+        r = method->handler(c, m, &error);
+        if (r >= 0)
+                return 0;
+        if (!berth_error_is_set(&error))
+                (void) berth_error_setf(&error, BERTH_ERROR_SHIM_FAILED, "The shim failed: %s", strerror(-r));
+        return shim_conn_reply_error(c, m, error.name, error.message ?: "");
+}
 
-        r = sd_bus_attach_event(b->bus, s->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return r;
-        r = sd_bus_start(b->bus);
-        if (r < 0)
-                return r;
+/* Handles what has arrived: the authentication first, then every whole message.
+ * Returns 0, or -errno when the connection must be dropped. */
+static int shim_conn_process(ShimConn *c) {
+        size_t consumed;
+        int r;
 
-        b->shim = s;
-        LIST_PREPEND(buses, s->buses, b);
-        TAKE_PTR(b);
+        if (!c->auth.done) {
+                r = dbus_auth_feed(&c->auth, c->in.data, c->in.size, &c->out, &consumed);
+                if (r < 0)
+                        return r;
+                dbus_buffer_consume(&c->in, consumed);
+                r = shim_conn_write(c);
+                if (r < 0 || !c->auth.done)
+                        return r;
+        }
+
+        for (;;) {
+                DbusMessage m;
+
+                r = dbus_message_parse(c->in.data, c->in.size, CONTROL_MESSAGE_MAX, &m, &consumed);
+                if (r <= 0)
+                        return r;
+                r = shim_conn_dispatch(c, &m);
+                if (r < 0)
+                        return r;
+                dbus_buffer_consume(&c->in, consumed);
+                /* Delete ends the loop; the rest of the stream is not served any more. */
+                if (c->shim->deleted)
+                        return 0;
+        }
+}
+
+static int on_conn_io(EventSource *source, int fd, uint32_t revents, void *userdata) {
+        ShimConn *c = userdata;
+        Shim *s = c->shim;
+        ssize_t n;
+        int r = 0;
+
+        if (revents & EPOLLOUT) {
+                r = shim_conn_write(c);
+                if (r < 0)
+                        goto drop;
+        }
+
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                r = dbus_buffer_reserve(&c->in, CONTROL_READ_SIZE);
+                if (r < 0)
+                        goto drop;
+                n = recv(fd, c->in.data + c->in.size, c->in.allocated - c->in.size, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (IN_SET(errno, EAGAIN, EINTR))
+                                return 0;
+                        r = -errno;
+                        goto drop;
+                }
+                if (n == 0) {
+                        log_container(LOG_DEBUG, s->config->id, "Control connection closed.");
+                        shim_conn_free(c);
+                        return 0;
+                }
+                c->in.size += (size_t) n;
+
+                r = shim_conn_process(c);
+                if (r < 0)
+                        goto drop;
+        }
+        return 0;
+
+drop:
+        log_container_errno(LOG_DEBUG, s->config->id, r, "Dropping a control connection: %m");
+        shim_conn_free(c);
         return 0;
 }
 
-static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int shim_conn_new(Shim *s, int fd, uid_t uid) {
+        _cleanup_(shim_conn_freep) ShimConn *c = NULL;
+        uint8_t guid[16];
+        int r;
+
+        c = calloc(1, sizeof(ShimConn));
+        if (!c) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        c->fd = fd;
+
+        /* The server id only needs to be unique; a short read of randomness is still fine. */
+        if (getrandom(guid, sizeof(guid), GRND_NONBLOCK) != (ssize_t) sizeof(guid))
+                for (size_t i = 0; i < sizeof(guid); i++)
+                        guid[i] = (uint8_t) (now_usec(CLOCK_MONOTONIC) >> (i % 8 * 8)) ^ (uint8_t) i;
+        dbus_auth_init(&c->auth, uid, guid);
+
+        r = event_add_io(s->loop, &c->source, c->fd, EPOLLIN, on_conn_io, c);
+        if (r < 0)
+                return r;
+
+        c->shim = s;
+        LIST_PREPEND(conns, s->conns, c);
+        TAKE_PTR(c);
+        return 0;
+}
+
+static int on_accept(EventSource *source, int fd, uint32_t revents, void *userdata) {
         Shim *s = userdata;
         _cleanup_close_ int cfd = -EBADF;
         struct ucred cred = {};
@@ -335,7 +581,7 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                 return 0;
         }
 
-        r = shim_bus_new(s, TAKE_FD(cfd));
+        r = shim_conn_new(s, TAKE_FD(cfd), cred.uid);
         if (r < 0) {
                 log_container_errno(LOG_WARNING, s->config->id, r,
                                     "Failed to set up a control connection, ignoring: %m");
@@ -362,11 +608,7 @@ int shim_control_listen(Shim *s) {
         if (r < 0)
                 return r;
 
-        r = sd_event_add_io(s->event, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_description(s->listen_source, "control-listen");
-        return 0;
+        return event_add_io(s->loop, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
 }
 
 /**
@@ -374,13 +616,7 @@ int shim_control_listen(Shim *s) {
  * @s: the shim
  */
 void shim_control_emit_started(Shim *s) {
-        LIST_FOREACH(buses, b, s->buses) {
-                int r = sd_bus_emit_signal(b->bus, SHIM_OBJECT_PATH, SHIM_INTERFACE, "Started", "ut",
-                                           (uint32_t) s->init_pid, s->started_at);
-                if (r < 0)
-                        log_container_errno(LOG_DEBUG, s->config->id, r,
-                                            "Failed to send Started, ignoring: %m");
-        }
+        shim_emit(s, "Started", "ut", (uint32_t) s->init_pid, s->started_at);
 }
 
 /**
@@ -388,26 +624,27 @@ void shim_control_emit_started(Shim *s) {
  * @s: the shim, whose exit record is on disk
  */
 void shim_control_emit_exited(Shim *s) {
-        LIST_FOREACH(buses, b, s->buses) {
-                int r = sd_bus_emit_signal(b->bus, SHIM_OBJECT_PATH, SHIM_INTERFACE, "Exited", "isbt",
-                                           s->exit.status, exit_reason_to_string(s->exit.reason),
-                                           (int) s->exit.oom_killed, s->exit.finished_at);
-                if (r < 0)
-                        log_container_errno(LOG_DEBUG, s->config->id, r,
-                                            "Failed to send Exited, ignoring: %m");
-        }
+        shim_emit(s, "Exited", "isbt", (int32_t) s->exit.status, exit_reason_to_string(s->exit.reason),
+                  (int) s->exit.oom_killed, s->exit.finished_at);
 }
 
 /**
  * shim_control_flush() - write out everything queued on the connections
  * @s: the shim
  *
- * Only connections past authentication are flushed: one still authenticating could block us.
+ * Blocks for at most CONTROL_FLUSH_TIMEOUT_MSEC per connection: a peer that reads nothing must
+ * not keep the shim from exiting.
  */
 void shim_control_flush(Shim *s) {
-        LIST_FOREACH(buses, b, s->buses)
-                if (sd_bus_is_ready(b->bus) > 0)
-                        (void) sd_bus_flush(b->bus);
+        LIST_FOREACH(conns, c, s->conns)
+                while (c->out.size > 0) {
+                        struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+
+                        if (shim_conn_write(c) < 0 || c->out.size == 0)
+                                break;
+                        if (poll(&p, 1, CONTROL_FLUSH_TIMEOUT_MSEC) <= 0)
+                                break;
+                }
 }
 
 /**
@@ -415,8 +652,8 @@ void shim_control_flush(Shim *s) {
  * @s: the shim
  */
 void shim_control_done(Shim *s) {
-        LIST_FOREACH_SAFE(buses, b, n, s->buses)
-                shim_bus_free(b);
-        s->listen_source = sd_event_source_disable_unref(s->listen_source);
+        while (s->conns)
+                shim_conn_free(s->conns);
+        s->listen_source = event_source_free(s->listen_source);
         s->listen_fd = safe_close(s->listen_fd);
 }

@@ -160,14 +160,14 @@ static void exit_report(Shim *s) {
         shim_control_emit_exited(s);
 }
 
-static int on_drain_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
+static int on_drain_timeout(EventSource *source, void *userdata) {
         Shim *s = userdata;
 
         log_container(LOG_WARNING, s->config->id,
                       "Output of '%s' did not end %" PRIu64 " s after its init exited "
                       "(another process holds it), reporting the exit now.",
                       s->config->id, SHIM_DRAIN_TIMEOUT_USEC / USEC_PER_SEC);
-        s->drain_timeout_source = sd_event_source_disable_unref(s->drain_timeout_source);
+        s->drain_timeout_source = event_source_free(s->drain_timeout_source);
         shim_stdio_drain(s);
         shim_exit_check(s);
         return 0;
@@ -189,18 +189,16 @@ void shim_exit_check(Shim *s) {
         if (!shim_stdio_is_drained(s)) {
                 if (s->drain_timeout_source)
                         return;
-                r = sd_event_add_time_relative(s->event, &s->drain_timeout_source, CLOCK_MONOTONIC,
-                                               SHIM_DRAIN_TIMEOUT_USEC, 0, on_drain_timeout, s);
-                if (r >= 0) {
-                        (void) sd_event_source_set_description(s->drain_timeout_source, "drain-timeout");
+                r = event_add_timer(s->loop, &s->drain_timeout_source, SHIM_DRAIN_TIMEOUT_USEC,
+                                    on_drain_timeout, s);
+                if (r >= 0)
                         return;
-                }
                 log_container_errno(LOG_WARNING, s->config->id, r,
                                     "Failed to arm the drain timeout, draining now: %m");
                 shim_stdio_drain(s);
         }
 
-        s->drain_timeout_source = sd_event_source_disable_unref(s->drain_timeout_source);
+        s->drain_timeout_source = event_source_free(s->drain_timeout_source);
         exit_report(s);
 }
 
@@ -209,6 +207,6 @@ void shim_exit_check(Shim *s) {
  * @s: the shim
  */
 void shim_exit_done(Shim *s) {
-        s->drain_timeout_source = sd_event_source_disable_unref(s->drain_timeout_source);
+        s->drain_timeout_source = event_source_free(s->drain_timeout_source);
         s->oom_file = mfree(s->oom_file);
 }

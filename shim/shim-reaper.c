@@ -83,17 +83,10 @@ void shim_reap_init(Shim *s, uint64_t timeout_usec) {
 }
 
 /**
- * shim_on_sigchld() - SIGCHLD handler: reap, then see whether the exit can be reported
- * @source: the signal source
- * @si: the signal
- * @userdata: the Shim
- *
- * Return: 0.
+ * shim_on_sigchld() - on SIGCHLD: reap, then see whether the exit can be reported
+ * @s: the shim
  */
-int shim_on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
-        Shim *s = userdata;
-
+void shim_on_sigchld(Shim *s) {
         shim_reap(s);
         shim_exit_check(s);
-        return 0;
 }

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus-error.h"
+#include "berth-error.h"
 #include "fd-util.h"
 #include "log.h"
 #include "shim.h"
@@ -283,7 +283,7 @@ static char *runtime_stderr_last_line(int fd) {
 }
 
 static int runtime_failed(Shim *s, const char *verb, int wstatus, off_t log_offset, int stderr_fd,
-                          sd_bus_error *error) {
+                          BerthError *error) {
         _cleanup_free_ char *msg = NULL;
 
         msg = runtime_log_last_error(s, log_offset);
@@ -305,10 +305,10 @@ static int runtime_failed(Shim *s, const char *verb, int wstatus, off_t log_offs
         log_container(LOG_WARNING, s->config->id, "Runtime '%s' failed to %s '%s': %s", s->config->runtime,
                       verb,
                       s->config->id, msg);
-        return sd_bus_error_setf(error, BERTH_ERROR_RUNTIME_FAILED, "runtime failed: %s", msg);
+        return berth_error_setf(error, BERTH_ERROR_RUNTIME_FAILED, "runtime failed: %s", msg);
 }
 
-static int runtime_timed_out(Shim *s, const char *verb, pid_t pid, sd_bus_error *error) {
+static int runtime_timed_out(Shim *s, const char *verb, pid_t pid, BerthError *error) {
         int wstatus;
 
         (void) kill(pid, SIGKILL);
@@ -317,7 +317,7 @@ static int runtime_timed_out(Shim *s, const char *verb, pid_t pid, sd_bus_error 
         log_container(LOG_ERR, s->config->id,
                       "Runtime '%s' did not finish '%s' within %" PRIu64 " s, killed it.",
                       s->config->runtime, verb, s->runtime_timeout_usec / USEC_PER_SEC);
-        return sd_bus_error_setf(error, BERTH_ERROR_TIMEOUT,
+        return berth_error_setf(error, BERTH_ERROR_TIMEOUT,
                                  "The runtime '%s' did not finish '%s' within %" PRIu64 " s and was killed.",
                                  s->config->runtime, verb, s->runtime_timeout_usec / USEC_PER_SEC);
 }
@@ -325,7 +325,7 @@ static int runtime_timed_out(Shim *s, const char *verb, pid_t pid, sd_bus_error 
 /* Runs the runtime with @command (its first word is the verb). @stdio is the child's stdin,
  * stdout and stderr (-EBADF: /dev/null); NULL gives /dev/null and a captured stderr.
  * On failure @error is set; -ENOEXEC means the runtime could not be executed at all. */
-static int runtime_run(Shim *s, char *const *command, const int *stdio, sd_bus_error *error) {
+static int runtime_run(Shim *s, char *const *command, const int *stdio, BerthError *error) {
         _cleanup_close_ int null_fd = -EBADF, capture_fd = -EBADF, errno_read = -EBADF, errno_write = -EBADF;
         _cleanup_strv_free_ char **argv = NULL;
         const char *verb = command[0];
@@ -337,11 +337,11 @@ static int runtime_run(Shim *s, char *const *command, const int *stdio, sd_bus_e
 
         r = runtime_argv_new(s, command, &argv);
         if (r < 0)
-                return sd_bus_error_setf(error, BERTH_ERROR_SHIM_FAILED, "Out of memory.");
+                return berth_error_setf(error, BERTH_ERROR_SHIM_FAILED, "Out of memory.");
 
         null_fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (null_fd < 0)
-                return sd_bus_error_setf(error, BERTH_ERROR_SHIM_FAILED, "Cannot open /dev/null: %s",
+                return berth_error_setf(error, BERTH_ERROR_SHIM_FAILED, "Cannot open /dev/null: %s",
                                          strerror(errno));
         if (stdio)
                 for (size_t i = 0; i < 3; i++)
@@ -353,7 +353,7 @@ static int runtime_run(Shim *s, char *const *command, const int *stdio, sd_bus_e
         }
 
         if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return sd_bus_error_setf(error, BERTH_ERROR_SHIM_FAILED, "Cannot create a pipe: %s",
+                return berth_error_setf(error, BERTH_ERROR_SHIM_FAILED, "Cannot create a pipe: %s",
                                          strerror(errno));
         errno_read = pipefd[0];
         errno_write = pipefd[1];
@@ -364,7 +364,7 @@ static int runtime_run(Shim *s, char *const *command, const int *stdio, sd_bus_e
                       s->config->id);
         pid = fork();
         if (pid < 0)
-                return sd_bus_error_setf(error, BERTH_ERROR_SHIM_FAILED, "Cannot fork: %s", strerror(errno));
+                return berth_error_setf(error, BERTH_ERROR_SHIM_FAILED, "Cannot fork: %s", strerror(errno));
         if (pid == 0)
                 runtime_exec(argv, child_stdio, errno_write);
         errno_write = safe_close(errno_write);
@@ -373,7 +373,7 @@ static int runtime_run(Shim *s, char *const *command, const int *stdio, sd_bus_e
         if (r == -ETIMEDOUT)
                 return runtime_timed_out(s, verb, pid, error);
         if (r < 0)
-                return sd_bus_error_setf(error, BERTH_ERROR_SHIM_FAILED,
+                return berth_error_setf(error, BERTH_ERROR_SHIM_FAILED,
                                          "Waiting for the runtime failed: %s",
                                          strerror(-r));
 
@@ -381,7 +381,7 @@ static int runtime_run(Shim *s, char *const *command, const int *stdio, sd_bus_e
         if (n == (ssize_t) sizeof(exec_errno)) {
                 log_container(LOG_ERR, s->config->id, "Cannot execute runtime '%s': %s", s->config->runtime,
                               strerror(exec_errno));
-                (void) sd_bus_error_setf(error, BERTH_ERROR_RUNTIME_FAILED,
+                (void) berth_error_setf(error, BERTH_ERROR_RUNTIME_FAILED,
                                          "runtime failed: cannot execute '%s': %s",
                                          s->config->runtime, strerror(exec_errno));
                 return -ENOEXEC;
@@ -396,7 +396,7 @@ static int runtime_run(Shim *s, char *const *command, const int *stdio, sd_bus_e
 }
 
 static void runtime_delete_after_failed_create(Shim *s) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(berth_error_free) BerthError error = BERTH_ERROR_NULL;
         char *const command[] = { (char *) "delete", (char *) "--force", s->config->id, NULL };
         int r;
 
@@ -417,7 +417,7 @@ static void runtime_delete_after_failed_create(Shim *s) {
  *
  * Return: 0 or -errno.
  */
-int shim_runtime_create(Shim *s, sd_bus_error *error) {
+int shim_runtime_create(Shim *s, BerthError *error) {
         const ContainerConfig *c = s->config;
         _cleanup_free_ char *pid_path = NULL;
         char *command[9];
@@ -431,7 +431,7 @@ int shim_runtime_create(Shim *s, sd_bus_error *error) {
         int r;
 
         if (asprintf(&pid_path, "%s/" STATE_FILE_PID, s->state_dir) < 0)
-                return sd_bus_error_setf(error, BERTH_ERROR_SHIM_FAILED, "Out of memory.");
+                return berth_error_setf(error, BERTH_ERROR_SHIM_FAILED, "Out of memory.");
 
         command[n++] = (char *) "create";
         command[n++] = (char *) "--bundle";
@@ -456,7 +456,7 @@ int shim_runtime_create(Shim *s, sd_bus_error *error) {
                 log_container(LOG_ERR, s->config->id, "The runtime wrote no valid pid file for '%s'.",
                               c->id);
                 runtime_delete_after_failed_create(s);
-                return sd_bus_error_setf(error, BERTH_ERROR_RUNTIME_FAILED,
+                return berth_error_setf(error, BERTH_ERROR_RUNTIME_FAILED,
                                          "runtime failed: '%s create' wrote no valid pid file", c->runtime);
         }
 
@@ -471,7 +471,7 @@ int shim_runtime_create(Shim *s, sd_bus_error *error) {
  *
  * Return: 0 or -errno.
  */
-int shim_runtime_start(Shim *s, sd_bus_error *error) {
+int shim_runtime_start(Shim *s, BerthError *error) {
         char *const command[] = { (char *) "start", s->config->id, NULL };
 
         return runtime_run(s, command, NULL, error);
@@ -486,7 +486,7 @@ int shim_runtime_start(Shim *s, sd_bus_error *error) {
  *
  * Return: 0 or -errno.
  */
-int shim_runtime_kill(Shim *s, int sig, bool all, sd_bus_error *error) {
+int shim_runtime_kill(Shim *s, int sig, bool all, BerthError *error) {
         char signame[16];
         char *command[6];
         size_t n = 0;
@@ -509,7 +509,7 @@ int shim_runtime_kill(Shim *s, int sig, bool all, sd_bus_error *error) {
  *
  * Return: 0 or -errno.
  */
-int shim_runtime_pause(Shim *s, sd_bus_error *error) {
+int shim_runtime_pause(Shim *s, BerthError *error) {
         char *const command[] = { (char *) "pause", s->config->id, NULL };
 
         return runtime_run(s, command, NULL, error);
@@ -522,7 +522,7 @@ int shim_runtime_pause(Shim *s, sd_bus_error *error) {
  *
  * Return: 0 or -errno.
  */
-int shim_runtime_resume(Shim *s, sd_bus_error *error) {
+int shim_runtime_resume(Shim *s, BerthError *error) {
         char *const command[] = { (char *) "resume", s->config->id, NULL };
 
         return runtime_run(s, command, NULL, error);
@@ -536,7 +536,7 @@ int shim_runtime_resume(Shim *s, sd_bus_error *error) {
  *
  * Return: 0 or -errno.
  */
-int shim_runtime_delete(Shim *s, bool force, sd_bus_error *error) {
+int shim_runtime_delete(Shim *s, bool force, BerthError *error) {
         char *command[5];
         size_t n = 0;
 

@@ -11,9 +11,13 @@
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
-#include <systemd/sd-journal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
 
 #include "fd-util.h"
+#include "journal-send.h"
 #include "log.h"
 #include "shim.h"
 
@@ -59,18 +63,30 @@ static void log_file_append(Shim *s, CriStream type, const char *data, size_t si
 
 static void journal_append(Shim *s, CriStream type, const char *data, size_t size) {
         const char *end = data + size;
+        char f_priority[16], f_ident[160], f_id[160], f_stream[32];
+        struct iovec iov[5];
+
+        (void) snprintf(f_priority, sizeof(f_priority), "PRIORITY=%d",
+                        type == CRI_STREAM_STDERR ? LOG_ERR : LOG_INFO);
+        (void) snprintf(f_ident, sizeof(f_ident), "SYSLOG_IDENTIFIER=%s", s->config->id);
+        (void) snprintf(f_id, sizeof(f_id), "CONTAINER_ID=%s", s->config->id);
+        (void) snprintf(f_stream, sizeof(f_stream), "CONTAINER_STREAM=%s", cri_stream_to_string(type));
+        iov[1] = (struct iovec) { .iov_base = f_priority, .iov_len = strlen(f_priority) };
+        iov[2] = (struct iovec) { .iov_base = f_ident, .iov_len = strlen(f_ident) };
+        iov[3] = (struct iovec) { .iov_base = f_id, .iov_len = strlen(f_id) };
+        iov[4] = (struct iovec) { .iov_base = f_stream, .iov_len = strlen(f_stream) };
 
         /* One journal entry per line; a trailing piece without newline is an entry of its own. */
         while (data < end) {
                 const char *nl = memchr(data, '\n', (size_t) (end - data));
                 size_t len = (nl ? nl : end) - data;
+                _cleanup_free_ char *message = malloc(len + 8);
 
-                (void) sd_journal_send("MESSAGE=%.*s", (int) len, data,
-                                       "PRIORITY=%d", type == CRI_STREAM_STDERR ? LOG_ERR : LOG_INFO,
-                                       "SYSLOG_IDENTIFIER=%s", s->config->id,
-                                       "CONTAINER_ID=%s", s->config->id,
-                                       "CONTAINER_STREAM=%s", cri_stream_to_string(type),
-                                       NULL);
+                if (!message)
+                        return;
+                memcpy(mempcpy(message, "MESSAGE=", 8), data, len);
+                iov[0] = (struct iovec) { .iov_base = message, .iov_len = len + 8 };
+                (void) journal_sendv(iov, ELEMENTSOF(iov));
                 data += len + (nl ? 1 : 0);
         }
 }
@@ -90,7 +106,7 @@ static void stream_consume(Shim *s, CriStream type, const char *data, size_t siz
 }
 
 static void stream_close(ShimStream *st) {
-        st->source = sd_event_source_disable_unref(st->source);
+        st->source = event_source_free(st->source);
         st->fd = safe_close(st->fd);
         st->eof = true;
 }
@@ -124,7 +140,7 @@ static int stream_read_once(ShimStream *st) {
         return (size_t) n == SHIM_READ_BUFFER_SIZE;
 }
 
-static int on_stream_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_stream_io(EventSource *source, int fd, uint32_t revents, void *userdata) {
         ShimStream *st = userdata;
 
         for (unsigned i = 0; i < STREAM_READS_PER_DISPATCH && st->fd >= 0; i++)
@@ -207,11 +223,9 @@ int shim_stdio_start(Shim *s) {
                 if (st->fd < 0)
                         continue;
 
-                r = sd_event_add_io(s->event, &st->source, st->fd, EPOLLIN, on_stream_io, st);
+                r = event_add_io(s->loop, &st->source, st->fd, EPOLLIN, on_stream_io, st);
                 if (r < 0)
                         return r;
-                (void) sd_event_source_set_description(st->source,
-                                                       t == CRI_STREAM_STDOUT ? "stdout" : "stderr");
         }
 
         return 0;
@@ -265,7 +279,7 @@ void shim_stdio_done(Shim *s) {
         for (CriStream t = 0; t < _CRI_STREAM_MAX; t++) {
                 ShimStream *st = &s->streams[t];
 
-                st->source = sd_event_source_disable_unref(st->source);
+                st->source = event_source_free(st->source);
                 st->fd = safe_close(st->fd);
                 st->child_fd = safe_close(st->child_fd);
         }

@@ -19,10 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "atomic-file.h"
-#include "bus-error.h"
+#include "berth-error.h"
 #include "fd-util.h"
 #include "log.h"
 #include "path-util.h"
@@ -38,7 +39,6 @@ static int arg_stderr_fd = -EBADF;
 static bool arg_debug = false;
 
 static const int shim_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
-static const char *const shim_signal_sources[] = { "sigchld", "sigterm", "sigint", "sighup" };
 
 static Shim *shim_free(Shim *s) {
         if (!s)
@@ -47,9 +47,9 @@ static Shim *shim_free(Shim *s) {
         shim_control_done(s);
         shim_exit_done(s);
         shim_stdio_done(s);
-        for (size_t i = 0; i < ELEMENTSOF(s->signal_sources); i++)
-                s->signal_sources[i] = sd_event_source_disable_unref(s->signal_sources[i]);
-        sd_event_unref(s->event);
+        s->signal_source = event_source_free(s->signal_source);
+        event_loop_free(s->loop);
+        safe_close(s->signal_fd);
         container_config_free(s->config);
         safe_close(s->dir_fd);
         free(s->state_dir);
@@ -68,6 +68,7 @@ static int shim_new(Shim **ret) {
         s->child_stdin_fd = -EBADF;
         s->log_fd = -EBADF;
         s->listen_fd = -EBADF;
+        s->signal_fd = -EBADF;
         s->state = CONTAINER_UNKNOWN;
         s->runtime_timeout_usec = RUNTIME_TIMEOUT_DEFAULT_USEC;
         for (CriStream t = 0; t < _CRI_STREAM_MAX; t++)
@@ -221,7 +222,7 @@ static void ready_report(const char *line) {
         arg_ready_fd = safe_close(arg_ready_fd);
 }
 
-static void ready_report_error(const sd_bus_error *error) {
+static void ready_report_error(const BerthError *error) {
         _cleanup_free_ char *line = NULL;
         const char *name = error->name ?: BERTH_ERROR_SHIM_FAILED;
         const char *message = error->message ?: "The shim failed to create the container.";
@@ -238,8 +239,8 @@ static void ready_report_error(const sd_bus_error *error) {
         ready_report(line);
 }
 
-static int setup_failed(sd_bus_error *error, int r, const char *format, ...) _printf_(3, 4);
-static int setup_failed(sd_bus_error *error, int r, const char *format, ...) {
+static int setup_failed(BerthError *error, int r, const char *format, ...) _printf_(3, 4);
+static int setup_failed(BerthError *error, int r, const char *format, ...) {
         _cleanup_free_ char *message = NULL;
         va_list ap;
         int k;
@@ -251,22 +252,33 @@ static int setup_failed(sd_bus_error *error, int r, const char *format, ...) {
                 return log_oom();
 
         log_error("%s: %s", message, strerror(r < 0 ? -r : r));
-        (void) sd_bus_error_setf(error, BERTH_ERROR_SHIM_FAILED, "%s: %s", message,
+        (void) berth_error_setf(error, BERTH_ERROR_SHIM_FAILED, "%s: %s", message,
                                  strerror(r < 0 ? -r : r));
         return r < 0 ? r : -r;
 }
 
-static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+static int on_signal(EventSource *source, int fd, uint32_t revents, void *userdata) {
         Shim *s = userdata;
+        struct signalfd_siginfo si;
+        bool sigchld = false;
 
-        /* The shim outlives berthd and anything that signals it: only Delete ends it. */
-        log_container(LOG_INFO, s->config->id,
-                      "Received %s from pid %" PRIu32 ", the container keeps running.",
-                      strsignal((int) si->ssi_signo), si->ssi_pid);
+        /* SIGCHLD is handled once for however many arrived: shim_reap() reaps them all. */
+        while (read(fd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+                if (si.ssi_signo == SIGCHLD) {
+                        sigchld = true;
+                        continue;
+                }
+                /* The shim outlives berthd and anything that signals it: only Delete ends it. */
+                log_container(LOG_INFO, s->config->id,
+                              "Received %s from pid %" PRIu32 ", the container keeps running.",
+                              strsignal((int) si.ssi_signo), si.ssi_pid);
+        }
+        if (sigchld)
+                shim_on_sigchld(s);
         return 0;
 }
 
-static int setup_process(Shim *s, sd_bus_error *error) {
+static int setup_process(Shim *s, BerthError *error) {
         static const char *const env_drop[] = {
                 "NOTIFY_SOCKET",
                 "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
@@ -292,29 +304,21 @@ static int setup_process(Shim *s, sd_bus_error *error) {
         for (size_t i = 0; i < ELEMENTSOF(env_drop); i++)
                 (void) unsetenv(env_drop[i]);
 
-        /* sd_bus_error_setf() then returns the errno that goes with our error names. */
-        r = berth_error_map_register();
-        if (r < 0)
-                log_debug_errno(r, "Failed to register the error map, ignoring: %m");
-
-        r = sd_event_new(&s->event);
+        r = event_loop_new(&s->loop);
         if (r < 0)
                 return setup_failed(error, r, "Failed to allocate the event loop");
 
-        for (size_t i = 0; i < ELEMENTSOF(shim_signals); i++) {
-                int sig = shim_signals[i];
-
-                r = sd_event_add_signal(s->event, &s->signal_sources[i], sig,
-                                        sig == SIGCHLD ? shim_on_sigchld : on_signal, s);
-                if (r < 0)
-                        return setup_failed(error, r, "Failed to watch signal %s", strsignal(sig));
-                (void) sd_event_source_set_description(s->signal_sources[i], shim_signal_sources[i]);
-        }
+        s->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (s->signal_fd < 0)
+                return setup_failed(error, -errno, "Failed to create a signalfd");
+        r = event_add_io(s->loop, &s->signal_source, s->signal_fd, EPOLLIN, on_signal, s);
+        if (r < 0)
+                return setup_failed(error, r, "Failed to watch signals");
 
         return 0;
 }
 
-static int open_state_dir(Shim *s, sd_bus_error *error) {
+static int open_state_dir(Shim *s, BerthError *error) {
         _cleanup_free_ char *cwd = NULL;
         int r;
 
@@ -353,7 +357,7 @@ static int open_state_dir(Shim *s, sd_bus_error *error) {
         return 0;
 }
 
-static int shim_setup(Shim *s, sd_bus_error *error) {
+static int shim_setup(Shim *s, BerthError *error) {
         int r;
 
         r = open_state_dir(s, error);
@@ -370,7 +374,7 @@ static int shim_setup(Shim *s, sd_bus_error *error) {
         if (s->config->terminal) {
                 log_container(LOG_ERR, s->config->id,
                               "Terminal containers are not supported by this shim yet.");
-                return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED,
+                return berth_error_setf(error, BERTH_ERROR_NOT_SUPPORTED,
                                          "Containers with a terminal are not supported yet.");
         }
 
@@ -401,7 +405,7 @@ static int shim_setup(Shim *s, sd_bus_error *error) {
 }
 
 static void shim_setup_undo(Shim *s) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(berth_error_free) BerthError error = BERTH_ERROR_NULL;
         int r;
 
         if (s->listen_fd >= 0)
@@ -437,7 +441,7 @@ static void stdio_ensure_open(void) {
 
 static int run(int argc, char *argv[]) {
         _cleanup_(shim_freep) Shim *s = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(berth_error_free) BerthError error = BERTH_ERROR_NULL;
         char line[64];
         int r;
 
@@ -447,7 +451,7 @@ static int run(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0) {
                 if (r < 0) {
-                        (void) sd_bus_error_setf(&error, BERTH_ERROR_SHIM_FAILED,
+                        (void) berth_error_setf(&error, BERTH_ERROR_SHIM_FAILED,
                                                  "The shim was started with bad arguments.");
                         ready_report_error(&error);
                 }
@@ -458,15 +462,15 @@ static int run(int argc, char *argv[]) {
 
         r = shim_new(&s);
         if (r < 0) {
-                (void) sd_bus_error_setf(&error, BERTH_ERROR_SHIM_FAILED, "Out of memory.");
+                (void) berth_error_setf(&error, BERTH_ERROR_SHIM_FAILED, "Out of memory.");
                 ready_report_error(&error);
                 return log_oom();
         }
 
         r = shim_setup(s, &error);
         if (r < 0) {
-                if (!sd_bus_error_is_set(&error))
-                        (void) sd_bus_error_setf(&error, BERTH_ERROR_SHIM_FAILED,
+                if (!berth_error_is_set(&error))
+                        (void) berth_error_setf(&error, BERTH_ERROR_SHIM_FAILED,
                                                  "Creating the container failed: %s",
                                                  strerror(-r));
                 if (s->config)
@@ -480,7 +484,7 @@ static int run(int argc, char *argv[]) {
         log_container(LOG_INFO, s->config->id, "Container '%s' created, init pid %d.", s->config->id,
                       (int) s->init_pid);
 
-        r = sd_event_loop(s->event);
+        r = event_loop_run(s->loop);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return r;

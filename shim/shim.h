@@ -6,16 +6,20 @@
  *   shim-stdio.c    the container's stdout/stderr pipes and the CRI log file
  *   shim-reaper.c   SIGCHLD: reaping the init and reparented orphans (the shim is subreaper)
  *   shim-exit.c     the exit record: written once the init is gone and all output is drained
- *   shim-control.c  the control socket: org.berth.Shim1 over sd-bus peer-to-peer */
+ *   shim-control.c  the control socket: org.berth.Shim1 over D-Bus peer-to-peer (common/dbus-wire.c)
+ *
+ * It links no libsystemd: its event loop is common/event-loop.c, its D-Bus the small server in
+ * common/dbus-wire.c, its journal writer common/journal-send.c. A shim runs per container, and
+ * libsystemd with the libraries it loads would cost each one ~180 KiB of private memory. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
-#include <systemd/sd-event.h>
-
+#include "berth-error.h"
 #include "cri-log.h"
+#include "dbus-wire.h"
+#include "event-loop.h"
 #include "json-state.h"
 #include "macro.h"
 
@@ -36,16 +40,21 @@ typedef struct ShimStream {
         CriStream type;
         int fd;                         /* read end, nonblocking; -EBADF when not ours or closed */
         int child_fd;                   /* what the runtime's create gets as stdout/stderr */
-        sd_event_source *source;
+        EventSource *source;
         bool eof;                       /* no more data will come (EOF, error, or drain timeout) */
 } ShimStream;
 
 /* One connection on the control socket. */
-typedef struct ShimBus {
+typedef struct ShimConn {
         Shim *shim;
-        sd_bus *bus;
-        LIST_FIELDS(struct ShimBus, buses);
-} ShimBus;
+        int fd;
+        EventSource *source;
+        DbusAuth auth;
+        DbusBuffer in;                  /* received, not yet handled */
+        DbusBuffer out;                 /* queued, not yet written */
+        uint32_t serial;                /* of the last message we sent */
+        LIST_FIELDS(struct ShimConn, conns);
+} ShimConn;
 
 struct Shim {
         char *state_dir;                /* absolute path of the container's state directory */
@@ -53,8 +62,9 @@ struct Shim {
         ContainerConfig *config;
         uint64_t runtime_timeout_usec;
 
-        sd_event *event;
-        sd_event_source *signal_sources[4];    /* SIGCHLD, SIGTERM, SIGINT, SIGHUP */
+        EventLoop *loop;
+        int signal_fd;                  /* SIGCHLD, SIGTERM, SIGINT, SIGHUP */
+        EventSource *signal_source;
 
         /* The container's stdin as given to the runtime's create; closed after it. */
         int child_stdin_fd;
@@ -71,22 +81,23 @@ struct Shim {
         bool deleted;                   /* Delete removed everything; nothing more is written */
         ExitRecord exit;
         uint64_t started_at;
-        sd_event_source *drain_timeout_source;
+        EventSource *drain_timeout_source;
         char *oom_file;                 /* memory.oom_control (v1) or memory.events (v2), or NULL */
         uint64_t oom_kills_at_create;
 
         int listen_fd;
-        sd_event_source *listen_source;
-        ShimBus *buses;
+        EventSource *listen_source;
+        ShimConn *conns;
+        unsigned hello_count;           /* unique names handed out to clients that say Hello */
 };
 
 /* shim-runc.c */
-int shim_runtime_create(Shim *s, sd_bus_error *error);
-int shim_runtime_start(Shim *s, sd_bus_error *error);
-int shim_runtime_kill(Shim *s, int sig, bool all, sd_bus_error *error);
-int shim_runtime_pause(Shim *s, sd_bus_error *error);
-int shim_runtime_resume(Shim *s, sd_bus_error *error);
-int shim_runtime_delete(Shim *s, bool force, sd_bus_error *error);
+int shim_runtime_create(Shim *s, BerthError *error);
+int shim_runtime_start(Shim *s, BerthError *error);
+int shim_runtime_kill(Shim *s, int sig, bool all, BerthError *error);
+int shim_runtime_pause(Shim *s, BerthError *error);
+int shim_runtime_resume(Shim *s, BerthError *error);
+int shim_runtime_delete(Shim *s, bool force, BerthError *error);
 int shim_wait_child(pid_t pid, uint64_t timeout_usec, int *ret_wstatus);
 
 /* shim-stdio.c */
@@ -97,7 +108,7 @@ bool shim_stdio_is_drained(const Shim *s);
 void shim_stdio_done(Shim *s);
 
 /* shim-reaper.c */
-int shim_on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata);
+void shim_on_sigchld(Shim *s);
 void shim_reap(Shim *s);
 void shim_reap_init(Shim *s, uint64_t timeout_usec);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh: installs (on Debian/Ubuntu, as root) every package needed to build berth and
 # run all of its tests: the toolchain and autotools, libsystemd, json-c and Check, and for the
-# integration tests runc, busybox-static, dbus-daemon, systemd-analyze and python3.
+# integration tests runc, busybox-static, dbus-daemon, systemd-analyze, python3 and gdbus
+# (libglib2.0-bin: a second D-Bus implementation to test the shim's control socket against).
 # Does nothing (and needs no network) when everything is already installed.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ packages=(
         build-essential autoconf automake libtool autoconf-archive pkg-config make
         libsystemd-dev libjson-c-dev check
         runc busybox-static dbus systemd python3
+        libglib2.0-bin
 )
 
 missing=()

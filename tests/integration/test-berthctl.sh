@@ -4,7 +4,8 @@
 # inspect, kill, rm / rm -f, and the one-line errors for unknown ids.
 #
 # Runs under `make check` (BERTH_BUILDDIR and BERTH_SRCDIR set) or by hand from a build dir.
-# Exit 0 pass, 1 fail, 77 skip (not root, no runc/dbus-daemon/busybox/python3); with CI=true a
+# Also busctl and gdbus on a shim's own control socket.
+# Exit 0 pass, 1 fail, 77 skip (not root, no runc/dbus-daemon/busybox/python3/gdbus); with CI=true a
 # missing dependency is a hard failure (99), never a skip.
 set -uo pipefail
 
@@ -23,7 +24,7 @@ unusable() {
 }
 
 [ "$(id -u)" = 0 ] || unusable "not running as root"
-for tool in runc dbus-daemon python3; do
+for tool in runc dbus-daemon python3 busctl gdbus; do
         command -v "$tool" >/dev/null 2>&1 || unusable "$tool not found"
 done
 [ -x /bin/busybox ] || unusable "no /bin/busybox (busybox-static)"
@@ -280,6 +281,39 @@ out=$("$berthctl" inspect oom1 | python3 -c 'import json,sys; d=json.load(sys.st
 expect_eq "oom-killed True" "$out" "an OOM kill is reported as oom-killed"
 "$berthctl" rm oom1
 expect_rc 0 $? "berthctl rm oom1"
+
+# ---- the shim's control socket speaks D-Bus to other clients too --------------------------------
+# berth-shim serves it with its own small D-Bus server (common/dbus-wire.c), not sd-bus: busctl
+# (sd-bus, says Hello) and gdbus (GLib's own implementation) must both get along with it.
+
+"$berthctl" create sh1 "$bsleep" >/dev/null
+expect_rc 0 $? "berthctl create sh1"
+shim_sock=unix:path=$state/sh1/shim.sock
+shim_busctl() { busctl --address="$shim_sock" call org.berth.Shim1 /org/berth/Shim1 org.berth.Shim1 "$@" 2>&1; }
+out=$(shim_busctl GetState)
+case "$out" in 'suisbtt "created" '[1-9]*' -1 "" false 0 0') pass "busctl: the shim's GetState" ;;
+        *) fail "busctl GetState on the shim: '$out'" ;; esac
+out=$(shim_busctl Kill ib 99 false)
+case "$out" in *"Signal 99 is not valid"*) pass "busctl: the shim's errors come back with their message" ;;
+        *) fail "busctl Kill 99 on the shim: '$out'" ;; esac
+out=$(shim_busctl Start)
+case "$out" in 'ut '[1-9]*) pass "busctl: the shim's Start" ;; *) fail "busctl Start on the shim: '$out'" ;; esac
+# berthd learns of it from the shim's Started signal on its own connection.
+state_of() { "$berthctl" inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+for ((i = 0; i < 50; i++)); do
+        [ "$(state_of sh1)" = running ] && break
+        sleep 0.1
+done
+expect_eq running "$(state_of sh1)" "berthd saw the Started signal of a start it did not ask for"
+out=$(gdbus call --address "$shim_sock" --dest org.berth.Shim1 --object-path /org/berth/Shim1 \
+        --method org.berth.Shim1.GetState 2>&1)
+case "$out" in "('running', uint32 "[1-9]*", -1, '', false, uint64 "[1-9]*", uint64 0)") pass "gdbus: the shim's GetState" ;;
+        *) fail "gdbus GetState on the shim: '$out'" ;; esac
+out=$(gdbus introspect --address "$shim_sock" --dest org.berth.Shim1 --object-path /org/berth/Shim1 2>&1)
+case "$out" in *"interface org.berth.Shim1"*"Delete(in  b force);"*) pass "gdbus: the shim introspects" ;;
+        *) fail "gdbus introspect on the shim: '$out'" ;; esac
+"$berthctl" rm -f sh1
+expect_rc 0 $? "berthctl rm -f sh1"
 
 # ---- callers: anyone may read, only root may change ---------------------------------------------
 # The private bus lets everyone talk to berthd, so this is berthd's own check, not a bus policy.

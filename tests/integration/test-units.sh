@@ -192,6 +192,19 @@ check_install() {
                 fail "the installed berthd or berthctl does not run"
         fi
 
+        # The shim runs once per container: libsystemd (and what it loads) would cost each one
+        # ~180 KiB of private memory. Guard the design (bench/README, shim/shim.h).
+        shim=$(find "$dest" -name berth-shim -type f | head -n1)
+        if [ -z "$shim" ]; then
+                fail "no installed berth-shim to inspect"
+        elif LC_ALL=C readelf -d "$shim" | grep -q 'NEEDED.*libsystemd'; then
+                fail "berth-shim links libsystemd: $(LC_ALL=C readelf -d "$shim" | grep NEEDED)"
+        elif ! "$shim" --version >/dev/null 2>&1; then
+                fail "the installed berth-shim does not run"
+        else
+                pass "the installed berth-shim runs and does not link libsystemd"
+        fi
+
         if ! bmake uninstall DESTDIR="$dest" >"$tmp/uninstall.log" 2>&1; then
                 fail "make uninstall failed: $(cat "$tmp/uninstall.log")"
                 return
