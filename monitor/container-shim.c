@@ -19,6 +19,7 @@
 
 static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 static int on_shim_signal(sd_bus_message *message, void *userdata, sd_bus_error *error);
+static int container_sync_state_async(Container *c);
 
 static _noreturn_ void shim_exec(const char *path, char **argv, const int *keep, size_t n_keep) {
         sigset_t all;
@@ -102,7 +103,15 @@ static void container_create_failed(Container *c) {
         container_free(c);
 }
 
-static int ready_parse(Container *c) {
+/* What a READY line says: "READY <pid>", and with --start " <started_at>", which is 0 when the
+ * start failed, followed by " <error name> <message>". */
+typedef struct ReadyLine {
+        uint64_t started_at;
+        const char *start_error_name;   /* point into ready_buf */
+        const char *start_error_message;
+} ReadyLine;
+
+static int ready_parse(Container *c, ReadyLine *ret) {
         char *nl, *sp;
 
         nl = memchr(c->ready_buf, '\n', c->ready_size);
@@ -111,14 +120,29 @@ static int ready_parse(Container *c) {
         *nl = 0;
 
         if (strneq(c->ready_buf, SHIM_READY_PREFIX, strlen(SHIM_READY_PREFIX))) {
+                unsigned long long started_at = 0;
                 unsigned long pid;
                 char *end;
 
                 errno = 0;
                 pid = strtoul(c->ready_buf + strlen(SHIM_READY_PREFIX), &end, 10);
-                if (errno != 0 || *end != 0 || pid == 0 || pid > INT32_MAX)
+                if (errno != 0 || pid == 0 || pid > INT32_MAX)
+                        return -EBADMSG;
+                if (*end == ' ') {
+                        started_at = strtoull(end + 1, &end, 10);
+                        if (errno != 0)
+                                return -EBADMSG;
+                        if (started_at == 0 && *end == ' ' && (sp = strchr(end + 1, ' '))) {
+                                *sp = 0;
+                                ret->start_error_name = end + 1;
+                                ret->start_error_message = sp + 1;
+                                end = sp + strlen(sp + 1) + 1;
+                        }
+                }
+                if (*end != 0)
                         return -EBADMSG;
                 c->pid = (pid_t) pid;
+                ret->started_at = started_at;
                 return 1;
         }
 
@@ -139,7 +163,7 @@ static int ready_parse(Container *c) {
         return 0;
 }
 
-static int container_created(Container *c) {
+static int container_created(Container *c, const ReadyLine *ready) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *request = TAKE_PTR(c->create_request);
         int r;
 
@@ -162,15 +186,37 @@ static int container_created(Container *c) {
         log_container(LOG_INFO, c->id, "Container '%s' created, shim pid %d, init pid %d.", c->id,
                       (int) c->shim_pid, (int) c->pid);
 
-        if (c->start_after_create)
-                return container_start(c, request);
-        if (request)
-                return sd_bus_reply_method_return(request, "o", c->path);
-        return 0;
+        if (!c->start_after_create) {
+                if (request)
+                        return sd_bus_reply_method_return(request, "o", c->path);
+                return 0;
+        }
+
+        /* The shim was told --start and ran the runtime's start right after its create. The
+         * container may have exited before we connected, and then no Exited signal comes: ask. */
+        if (ready->started_at > 0) {
+                container_set_started(c, c->pid, ready->started_at);
+                r = container_sync_state_async(c);
+                if (r < 0)
+                        log_container_errno(LOG_WARNING, c->id, r, "Failed to ask the shim of '%s' for its state: %m",
+                                            c->id);
+                if (request)
+                        return sd_bus_reply_method_return(request, "o", c->path);
+                return 0;
+        }
+        if (ready->start_error_name) {
+                log_container(LOG_WARNING, c->id, "Starting '%s' failed: %s", c->id, ready->start_error_message);
+                if (request)
+                        return sd_bus_reply_method_errorf(request, ready->start_error_name, "%s",
+                                                          ready->start_error_message);
+                return 0;
+        }
+        return container_start(c, request);
 }
 
 static int on_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Container *c = userdata;
+        ReadyLine ready = {};
         ssize_t n;
         int r;
 
@@ -187,10 +233,13 @@ static int on_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata
         c->ready_source = sd_event_source_disable_unref(c->ready_source);
         c->ready_fd = safe_close(c->ready_fd);
 
-        r = ready_parse(c);
+        r = ready_parse(c, &ready);
+        if (r > 0) {
+                r = container_created(c, &ready);
+                c->ready_buf = mfree(c->ready_buf);
+                return r;
+        }
         c->ready_buf = mfree(c->ready_buf);
-        if (r > 0)
-                return container_created(c);
         if (r == -EBADMSG && !c->create_error_name) {
                 c->create_error_name = strdup(BERTH_ERROR_SHIM_FAILED);
                 c->create_error_message = strdup("The shim exited before the container was created.");
@@ -259,6 +308,9 @@ int container_spawn_shim(Container *c, const int stdio_fds[3]) {
         }
         if (log_get_max_level() >= LOG_DEBUG)
                 argv[n++] = strdup("--debug");
+        /* Start=true: the shim starts right after the create, without a round trip through us. */
+        if (c->start_after_create)
+                argv[n++] = strdup("--start");
 
         keep[0] = ready_write;
         for (size_t i = 0; i < 3; i++)
@@ -309,9 +361,7 @@ int container_spawn_shim(Container *c, const int stdio_fds[3]) {
  * accepting our connection, and its Exited signal then never reaches us. The reply to GetState
  * is ordered after every signal on this connection, so nothing is missed.
  */
-int container_sync_state(Container *c) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+static int container_apply_state(Container *c, sd_bus_message *reply) {
         const char *state, *reason;
         uint64_t started_at, finished_at;
         int32_t status;
@@ -319,14 +369,6 @@ int container_sync_state(Container *c) {
         int oom, r;
         ContainerState s;
 
-        /* A shim busy in a slow runtime call answers late; the files' view stands until then, and
-         * its Started/Exited signals still arrive on this connection. */
-        r = sd_bus_message_new_method_call(c->shim_bus, &call, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, "GetState");
-        if (r >= 0)
-                r = sd_bus_call(c->shim_bus, call, 5 * USEC_PER_SEC, &error, &reply);
-        if (r < 0)
-                return log_container_errno(LOG_WARNING, c->id, r, "GetState on the shim of '%s' failed: %s",
-                                           c->id, error.message ?: strerror(-r));
         r = sd_bus_message_read(reply, "suisbtt", &state, &pid, &status, &reason, &oom, &started_at,
                                 &finished_at);
         if (r < 0)
@@ -356,6 +398,46 @@ int container_sync_state(Container *c) {
         } else if (!c->exited)
                 c->state = s;
         return 0;
+}
+
+int container_sync_state(Container *c) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        int r;
+
+        /* A shim busy in a slow runtime call answers late; the files' view stands until then, and
+         * its Started/Exited signals still arrive on this connection. */
+        r = sd_bus_message_new_method_call(c->shim_bus, &call, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, "GetState");
+        if (r >= 0)
+                r = sd_bus_call(c->shim_bus, call, 5 * USEC_PER_SEC, &error, &reply);
+        if (r < 0)
+                return log_container_errno(LOG_WARNING, c->id, r, "GetState on the shim of '%s' failed: %s",
+                                           c->id, error.message ?: strerror(-r));
+        return container_apply_state(c, reply);
+}
+
+static int on_state_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Container *c = userdata;
+        const sd_bus_error *e;
+        int r;
+
+        c->state_slot = sd_bus_slot_unref(c->state_slot);
+        e = sd_bus_message_get_error(reply);
+        if (e) {
+                log_container(LOG_WARNING, c->id, "GetState on the shim of '%s' failed: %s", c->id, e->message);
+                return 0;
+        }
+        r = container_apply_state(c, reply);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Bad GetState reply from the shim of '%s': %m", c->id);
+        return 0;
+}
+
+/* Like container_sync_state(), without waiting for the answer. */
+static int container_sync_state_async(Container *c) {
+        c->state_slot = sd_bus_slot_unref(c->state_slot);
+        return sd_bus_call_method_async(c->shim_bus, &c->state_slot, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE,
+                                        "GetState", on_state_reply, c, NULL);
 }
 
 /**
@@ -813,6 +895,7 @@ static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *us
 
         c->shim_pidfd_source = sd_event_source_disable_unref(c->shim_pidfd_source);
         c->shim_pidfd = safe_close(c->shim_pidfd);
+        c->state_slot = sd_bus_slot_unref(c->state_slot);
         c->shim_bus = sd_bus_flush_close_unref(c->shim_bus);
 
         if (c->creating) {

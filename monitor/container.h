@@ -48,6 +48,7 @@ struct Container {
         int shim_pidfd;
         sd_event_source *shim_pidfd_source;
         sd_bus *shim_bus;
+        sd_bus_slot *state_slot;        /* a GetState call in flight */
 
         /* While creating: the shim's ready pipe and what it said. */
         int ready_fd;

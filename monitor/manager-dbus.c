@@ -359,6 +359,8 @@ static int method_create_container(sd_bus_message *message, void *userdata, sd_b
                 return r;
         TAKE_PTR(cfg);
 
+        /* Before the spawn: with Start the shim is told to start right after the create. */
+        c->start_after_create = o.start;
         r = make_container_dir(m, c, error);
         if (r >= 0)
                 r = container_spawn_shim(c, o.stdio_fds);
@@ -370,7 +372,6 @@ static int method_create_container(sd_bus_message *message, void *userdata, sd_b
         }
 
         c->create_request = sd_bus_message_ref(message);
-        c->start_after_create = o.start;
         return 1;
 }
 

@@ -58,7 +58,8 @@ static const char introspection_xml[] =
         "<arg type=\"b\" name=\"oom_killed\" direction=\"out\"/>"
         "<arg type=\"t\" name=\"started_at\" direction=\"out\"/>"
         "<arg type=\"t\" name=\"finished_at\" direction=\"out\"/></method>\n"
-        "  <signal name=\"Started\"><arg type=\"u\" name=\"pid\"/><arg type=\"t\" name=\"started_at\"/></signal>\n"
+        "  <signal name=\"Started\"><arg type=\"u\" name=\"pid\"/>"
+        "<arg type=\"t\" name=\"started_at\"/></signal>\n"
         "  <signal name=\"Exited\"><arg type=\"i\" name=\"status\"/><arg type=\"s\" name=\"reason\"/>"
         "<arg type=\"b\" name=\"oom_killed\"/><arg type=\"t\" name=\"finished_at\"/></signal>\n"
         " </interface>\n"
@@ -152,23 +153,28 @@ static int shim_conn_reply_error(ShimConn *c, const DbusMessage *m, const char *
         return shim_conn_send(c, &h, "s", message);
 }
 
+static int shim_conn_emitv(ShimConn *c, const char *member, const char *types, va_list ap) {
+        DbusHeader h = {
+                .type = DBUS_MESSAGE_SIGNAL,
+                .flags = DBUS_FLAG_NO_REPLY_EXPECTED,
+                .path = SHIM_OBJECT_PATH,
+                .interface = SHIM_INTERFACE,
+                .member = member,
+        };
+
+        return shim_conn_sendv(c, &h, types, ap);
+}
+
 static void shim_emit(Shim *s, const char *member, const char *types, ...) {
         LIST_FOREACH(conns, c, s->conns) {
-                DbusHeader h = {
-                        .type = DBUS_MESSAGE_SIGNAL,
-                        .flags = DBUS_FLAG_NO_REPLY_EXPECTED,
-                        .path = SHIM_OBJECT_PATH,
-                        .interface = SHIM_INTERFACE,
-                        .member = member,
-                };
                 va_list ap;
                 int r;
 
-                /* A connection still authenticating has not seen the state yet: it will ask. */
+                /* A connection still authenticating asks for the state once it is done. */
                 if (!c->auth.done)
                         continue;
                 va_start(ap, types);
-                r = shim_conn_sendv(c, &h, types, ap);
+                r = shim_conn_emitv(c, member, types, ap);
                 va_end(ap);
                 if (r < 0)
                         log_container_errno(LOG_DEBUG, s->config->id, r, "Failed to send %s, ignoring: %m",
@@ -186,8 +192,16 @@ static const char *shim_state_string(Shim *s) {
         return container_state_to_string(s->state) ?: "unknown";
 }
 
-static int method_start(ShimConn *c, const DbusMessage *m, BerthError *error) {
-        Shim *s = c->shim;
+/**
+ * shim_start() - run the runtime's start on a created container
+ * @s: the shim
+ * @error: set on failure
+ *
+ * Used by Start() and by --start right after the create.
+ *
+ * Return: 0 or -errno, with @error set.
+ */
+int shim_start(Shim *s, BerthError *error) {
         int r;
 
         shim_refresh(s);
@@ -210,6 +224,16 @@ static int method_start(ShimConn *c, const DbusMessage *m, BerthError *error) {
                                     "Failed to write the start time of '%s', ignoring: %m",
                                     s->config->id);
         log_container(LOG_INFO, s->config->id, "Container '%s' started.", s->config->id);
+        return 0;
+}
+
+static int method_start(ShimConn *c, const DbusMessage *m, BerthError *error) {
+        Shim *s = c->shim;
+        int r;
+
+        r = shim_start(s, error);
+        if (r < 0)
+                return r;
 
         r = shim_conn_reply(c, m, "ut", (uint32_t) s->init_pid, s->started_at);
         shim_control_emit_started(s);

@@ -37,6 +37,7 @@ static int arg_stdin_fd = -EBADF;
 static int arg_stdout_fd = -EBADF;
 static int arg_stderr_fd = -EBADF;
 static bool arg_debug = false;
+static bool arg_start = false;
 
 static const int shim_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 
@@ -94,6 +95,7 @@ static void help(void) {
                "     --stdin-fd N      Give this fd to the container as its stdin\n"
                "     --stdout-fd N     Give this fd to the container as its stdout (not logged)\n"
                "     --stderr-fd N     Give this fd to the container as its stderr (not logged)\n"
+               "     --start           Start the container right after creating it\n"
                "     --debug           Log debug messages\n",
                program_invocation_short_name);
 }
@@ -125,6 +127,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_STDOUT_FD,
                 ARG_STDERR_FD,
                 ARG_DEBUG,
+                ARG_START,
         };
         static const struct option options[] = {
                 { "help",      no_argument,       NULL, 'h'           },
@@ -136,6 +139,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "stdout-fd", required_argument, NULL, ARG_STDOUT_FD },
                 { "stderr-fd", required_argument, NULL, ARG_STDERR_FD },
                 { "debug",     no_argument,       NULL, ARG_DEBUG     },
+                { "start",     no_argument,       NULL, ARG_START     },
                 {}
         };
         int c, r;
@@ -176,6 +180,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_DEBUG:
                         arg_debug = true;
+                        break;
+                case ARG_START:
+                        arg_start = true;
                         break;
                 case '?':
                         return -EINVAL;
@@ -222,6 +229,14 @@ static void ready_report(const char *line) {
         arg_ready_fd = safe_close(arg_ready_fd);
 }
 
+/* The protocol is one line: the runtime's message may hold newlines. */
+static void ready_report_line(char *line) {
+        for (char *p = line; p[0] && p[1]; p++)
+                if (*p == '\n' || *p == '\r')
+                        *p = ' ';
+        ready_report(line);
+}
+
 static void ready_report_error(const BerthError *error) {
         _cleanup_free_ char *line = NULL;
         const char *name = error->name ?: BERTH_ERROR_SHIM_FAILED;
@@ -231,12 +246,29 @@ static void ready_report_error(const BerthError *error) {
                 ready_report(SHIM_ERROR_PREFIX BERTH_ERROR_SHIM_FAILED " Out of memory.\n");
                 return;
         }
+        ready_report_line(line);
+}
 
-        /* The protocol is one line: the runtime's message may hold newlines. */
-        for (char *p = line; p[0] && p[1]; p++)
-                if (*p == '\n' || *p == '\r')
-                        *p = ' ';
-        ready_report(line);
+/* "READY <pid>", and with --start the start time, or 0 and the start's error. */
+static void ready_report_created(Shim *s, const BerthError *start_error) {
+        _cleanup_free_ char *line = NULL;
+        int k;
+
+        if (!arg_start)
+                k = asprintf(&line, SHIM_READY_PREFIX "%d\n", (int) s->init_pid);
+        else if (!berth_error_is_set(start_error))
+                k = asprintf(&line, SHIM_READY_PREFIX "%d %" PRIu64 "\n", (int) s->init_pid, s->started_at);
+        else
+                k = asprintf(&line, SHIM_READY_PREFIX "%d 0 %s %s\n", (int) s->init_pid, start_error->name,
+                             start_error->message ?: "Starting the container failed.");
+        if (k < 0) {
+                /* Without the line berthd would kill us; say at least that the container exists. */
+                char fallback[64];
+                (void) snprintf(fallback, sizeof(fallback), SHIM_READY_PREFIX "%d\n", (int) s->init_pid);
+                ready_report(fallback);
+                return;
+        }
+        ready_report_line(line);
 }
 
 static int setup_failed(BerthError *error, int r, const char *format, ...) _printf_(3, 4);
@@ -441,8 +473,7 @@ static void stdio_ensure_open(void) {
 
 static int run(int argc, char *argv[]) {
         _cleanup_(shim_freep) Shim *s = NULL;
-        _cleanup_(berth_error_free) BerthError error = BERTH_ERROR_NULL;
-        char line[64];
+        _cleanup_(berth_error_free) BerthError error = BERTH_ERROR_NULL, start_error = BERTH_ERROR_NULL;
         int r;
 
         stdio_ensure_open();
@@ -479,10 +510,12 @@ static int run(int argc, char *argv[]) {
                 return r;
         }
 
-        (void) snprintf(line, sizeof(line), SHIM_READY_PREFIX "%d\n", (int) s->init_pid);
-        ready_report(line);
         log_container(LOG_INFO, s->config->id, "Container '%s' created, init pid %d.", s->config->id,
                       (int) s->init_pid);
+        /* Failing to start is not failing to create: the container stays, created, as after Start(). */
+        if (arg_start)
+                (void) shim_start(s, &start_error);
+        ready_report_created(s, &start_error);
 
         r = event_loop_run(s->loop);
         if (r < 0)

@@ -826,6 +826,16 @@ void harness_start_berthd(void) {
  * harness_kill_berthd() - sends sig to berthd and reaps it (SIGKILL after 10 s); returns its wait status.
  * @sig: the signal.
  */
+/**
+ * harness_berthd_pid() - the pid of the running berthd
+ *
+ * Return: the pid.
+ */
+pid_t harness_berthd_pid(void) {
+        ck_assert_int_gt(harness->berthd_pid, 0);
+        return harness->berthd_pid;
+}
+
 int harness_kill_berthd(int sig) {
         Harness *h = harness;
         int status;

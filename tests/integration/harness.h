@@ -209,6 +209,7 @@ void harness_cri_log_done(HarnessCriLog *l);
 /* /proc helpers. */
 unsigned harness_count_fds(pid_t pid);
 pid_t harness_get_ppid(pid_t pid);
+pid_t harness_berthd_pid(void);
 /* Children of pid: returns how many, and in *ret_zombies how many of them are zombies. */
 unsigned harness_count_children(pid_t pid, unsigned *ret_zombies);
 bool harness_pid_alive(pid_t pid);

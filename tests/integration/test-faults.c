@@ -539,6 +539,83 @@ START_TEST(test_faults_kill_after_runtime_start) {
 }
 END_TEST
 
+static bool pid_is_zombie(void *userdata) {
+        _cleanup_free_ char *path = xprintf("/proc/%d/stat", (int) *(pid_t *) userdata);
+        _cleanup_free_ char *stat = harness_read_file(path, NULL);
+        const char *paren = stat ? strrchr(stat, ')') : NULL;
+
+        return !paren || paren[1] == 0 || paren[2] == 'Z';
+}
+
+static bool container_stopped(void *userdata) {
+        _cleanup_free_ char *state = harness_get_string(userdata, "State");
+
+        return streq(state, "stopped");
+}
+
+/* With Start=true the shim starts the container itself before it says READY, so berthd connects
+ * only after that. An init that exits before berthd's connection is accepted must still be
+ * reported: the shim sends Exited to a connection that arrives after the exit. The wrapper holds
+ * the runtime's start until the init is a zombie, and berthd is stopped until the shim wrote the
+ * exit record, so the exit always comes first. */
+START_TEST(test_faults_exit_before_berthd_connects) {
+        _cleanup_free_ char *bundle = harness_make_bundle("b", "sh", "-c", "exit 3", NULL);
+        _cleanup_free_ char *pid_file = harness_state_path("early", "pid"), *reason = NULL;
+        _cleanup_free_ char *exit_file = harness_state_path("early", "exit");
+        _cleanup_(harness_async_freep) HarnessAsync *create = NULL;
+        sd_bus_message *m;
+        pid_t init;
+
+        wrapper_set("pause-after", "start", "early");
+        m = harness_create_begin("early", bundle);
+        harness_create_option(m, "Runtime", "s", wrapper);
+        harness_create_option(m, "Start", "b", 1);
+        create = harness_create_end_async(m);
+        (void) wrapper_wait_paused("start", "early");
+        init = read_pid_file(pid_file);
+        ck_assert_int_gt(init, 0);
+        ck_assert_msg(harness_wait_until(pid_is_zombie, &init, T), "the init %d did not exit", (int) init);
+        ck_assert_int_eq(kill(harness_berthd_pid(), SIGSTOP), 0);
+        wrapper_release("start", "early");
+        ck_assert_msg(harness_wait_until(file_exists, exit_file, T), "the shim did not record the exit");
+        ck_assert_int_eq(kill(harness_berthd_pid(), SIGCONT), 0);
+
+        ck_assert_msg(harness_async_wait(create, T), "CreateContainer got no answer");
+        ck_assert_msg(!harness_async_error(create), "CreateContainer failed: %s",
+                      harness_async_error(create)->message);
+        ck_assert_msg(harness_wait_until(container_stopped, (void *) "early", T),
+                      "the exit of 'early' before berthd connected was never reported");
+        ck_assert_int_eq(harness_wait("early"), 3);
+        assert_state("early", "stopped");
+        reason = harness_get_string("early", "ExitReason");
+        ck_assert_str_eq(reason, "exited");
+        harness_delete("early", false);
+        assert_nothing("early");
+}
+END_TEST
+
+/* Start=true whose start fails: CreateContainer gets the runtime's error, and the container stays,
+ * created, as after a StartContainer that failed. */
+START_TEST(test_faults_start_fails_after_create) {
+        _cleanup_free_ char *bundle = harness_make_bundle("b", "sleep", "1000", NULL);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *m;
+        int r;
+
+        wrapper_set("fail", "start", "nostart");
+        m = harness_create_begin("nostart", bundle);
+        harness_create_option(m, "Runtime", "s", wrapper);
+        harness_create_option(m, "Start", "b", 1);
+        r = harness_create_end(m, &error, NULL);
+        harness_assert_error(r, &error, BERTH_ERROR_RUNTIME_FAILED);
+        ck_assert_msg(strstr(error.message, "injected failure of start"), "error: %s", error.message);
+        assert_state("nostart", "created");
+        ck_assert_uint_eq(harness_get_u64("nostart", "StartedAt"), 0);
+        harness_delete("nostart", false);
+        assert_nothing("nostart");
+}
+END_TEST
+
 static void kill_during_delete(const char *what, bool restart_first) {
         _cleanup_free_ char *bundle = harness_make_bundle("b", "sleep", "1000", NULL);
         _cleanup_(harness_async_freep) HarnessAsync *delete = NULL;
@@ -869,6 +946,8 @@ static Suite *faults_suite(void) {
         tcase_add_test(tc, test_faults_kill_after_runtime_create);
         tcase_add_test(tc, test_faults_kill_during_start);
         tcase_add_test(tc, test_faults_kill_after_runtime_start);
+        tcase_add_test(tc, test_faults_exit_before_berthd_connects);
+        tcase_add_test(tc, test_faults_start_fails_after_create);
         tcase_add_test(tc, test_faults_kill_during_delete);
         tcase_add_test(tc, test_faults_kill_during_delete_restart_first);
         tcase_add_test(tc, test_faults_kill_after_runtime_delete_restart_first);
