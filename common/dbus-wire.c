@@ -293,7 +293,8 @@ static int skip_value(Reader *r, const char **sig, unsigned depth) {
                 return skip_value(r, &inner, depth + 1);
         }
         case 'a': {
-                const char *element = *sig, *element_end = signature_type_end(element, depth);
+                /* Measured from the 'a': a dict entry is only a type inside an array. */
+                const char *element = *sig, *element_end = signature_type_end(element - 1, depth);
                 size_t array_end;
 
                 if (!element_end || read_u32(r, &u32) < 0 || u32 > DBUS_ARRAY_MAX)
@@ -398,7 +399,12 @@ int dbus_message_parse(const uint8_t *data, size_t size, size_t max_size, DbusMe
         if (!IN_SET(data[0], 'l', 'B') || data[1] == 0 || data[3] != 1)
                 return -EBADMSG;
 
-        r = (Reader) { .data = data, .end = DBUS_HEADER_FIXED_SIZE, .pos = 4, .swapped = data[0] != DBUS_NATIVE_ENDIAN };
+        r = (Reader) {
+                .data = data,
+                .end = DBUS_HEADER_FIXED_SIZE,
+                .pos = 4,
+                .swapped = data[0] != DBUS_NATIVE_ENDIAN,
+        };
         if (read_u32(&r, &body_size) < 0 || read_u32(&r, &m.serial) < 0 || read_u32(&r, &fields_size) < 0)
                 return -EBADMSG;
         if (m.serial == 0 || fields_size > DBUS_ARRAY_MAX)

@@ -215,14 +215,23 @@ static int next_timeout_ms(EventLoop *e) {
         return (int) MIN((nearest - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC, (uint64_t) INT_MAX);
 }
 
+/* Fires due timers earliest first, one at a time, so that a handler may exit the loop or free
+ * another timer. */
 static void dispatch_timers(EventLoop *e) {
         uint64_t now = now_monotonic();
 
-        LIST_FOREACH(sources, s, e->sources)
-                if (!s->dead && s->time_handler && s->deadline > 0 && s->deadline <= now) {
-                        s->deadline = 0;
-                        (void) s->time_handler(s, s->userdata);
-                }
+        while (!e->exiting) {
+                EventSource *next = NULL;
+
+                LIST_FOREACH(sources, s, e->sources)
+                        if (!s->dead && s->time_handler && s->deadline > 0 && s->deadline <= now &&
+                            (!next || s->deadline < next->deadline))
+                                next = s;
+                if (!next)
+                        return;
+                next->deadline = 0;
+                (void) next->time_handler(next, next->userdata);
+        }
 }
 
 /**
@@ -248,8 +257,7 @@ int event_loop_run(EventLoop *e) {
                         if (!s->dead)
                                 (void) s->io_handler(s, s->fd, events[i].events, s->userdata);
                 }
-                if (!e->exiting)
-                        dispatch_timers(e);
+                dispatch_timers(e);
                 release_dead(e);
         }
         return e->exit_code;
