@@ -1,9 +1,11 @@
 /* berthd's side of the shim protocol (docs/shim-protocol.md): spawning a shim, reading its
  * readiness line, connecting to its control socket, forwarding calls, and noticing its death. */
 
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -21,38 +23,92 @@ static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *us
 static int on_shim_signal(sd_bus_message *message, void *userdata, sd_bus_error *error);
 static int container_sync_state_async(Container *c);
 
-static _noreturn_ void shim_exec(const char *path, char **argv, const int *keep, size_t n_keep) {
-        sigset_t all;
-        int null_fd;
+/* The environment minus what was meant for berthd alone. */
+static char **shim_environment(void) {
+        static const char *const drop[] = {
+                "NOTIFY_SOCKET=", "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "WATCHDOG_USEC=",
+                "WATCHDOG_PID=",
+        };
+        size_t n = 0, k = 0;
+        char **env;
 
-        /* Runs in the forked child: async-signal-safe calls only, no logging. */
-        (void) sigemptyset(&all);
-        (void) sigprocmask(SIG_SETMASK, &all, NULL);
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
+        while (environ[n])
+                n++;
+        env = calloc(n + 1, sizeof(char *));
+        if (!env)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                bool keep = true;
 
-        if (setsid() < 0)
-                _exit(126);
+                for (size_t j = 0; j < ELEMENTSOF(drop) && keep; j++)
+                        keep = !strneq(environ[i], drop[j], strlen(drop[j]));
+                if (keep)
+                        env[k++] = environ[i];
+        }
+        return env;
+}
 
-        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
-                _exit(126);
+/* Spawns the shim with posix_spawn(), i.e. vfork semantics: berthd's memory is not copied, which
+ * matters as berthd grows with its containers. The child gets a new session, default signal
+ * dispositions, an empty signal mask, /dev/null as stdin and exactly the fds in @keep, as 3, 4, ...
+ * in order (their numbers in @argv must say so). Every other fd of berthd is O_CLOEXEC, and
+ * closefrom makes sure. */
+static int shim_spawn(const char *path, char **argv, const int *keep, size_t n_keep, pid_t *ret_pid) {
+        _cleanup_free_ char **env = NULL;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        int high[8], r;
+        sigset_t mask;
 
+        assert(n_keep <= ELEMENTSOF(high));
         for (size_t i = 0; i < n_keep; i++)
-                if (keep[i] >= 0 && fd_set_cloexec(keep[i], false) < 0)
-                        _exit(126);
-        (void) close_all_fds_except(keep, n_keep);
+                high[i] = -EBADF;
 
-        (void) unsetenv("NOTIFY_SOCKET");
-        (void) unsetenv("LISTEN_FDS");
-        (void) unsetenv("LISTEN_PID");
-        (void) unsetenv("LISTEN_FDNAMES");
-        (void) unsetenv("WATCHDOG_USEC");
-        (void) unsetenv("WATCHDOG_PID");
+        env = shim_environment();
+        if (!env)
+                return -ENOMEM;
 
-        execv(path, argv);
-        _exit(127);
+        /* Above every target number, so that no dup2() below overwrites a source. */
+        for (size_t i = 0; i < n_keep; i++) {
+                high[i] = fcntl(keep[i], F_DUPFD_CLOEXEC, 3 + (int) n_keep);
+                if (high[i] < 0) {
+                        r = -errno;
+                        goto finish_fds;
+                }
+        }
+
+        r = -posix_spawn_file_actions_init(&fa);
+        if (r < 0)
+                goto finish_fds;
+        r = -posix_spawnattr_init(&attr);
+        if (r < 0)
+                goto finish_fa;
+
+        r = -posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDWR, 0);
+        for (size_t i = 0; i < n_keep && r == 0; i++)
+                r = -posix_spawn_file_actions_adddup2(&fa, high[i], 3 + (int) i);
+        if (r == 0)
+                r = -posix_spawn_file_actions_addclosefrom_np(&fa, 3 + (int) n_keep);
+
+        (void) sigemptyset(&mask);
+        if (r == 0)
+                r = -posix_spawnattr_setsigmask(&attr, &mask);
+        (void) sigfillset(&mask);
+        if (r == 0)
+                r = -posix_spawnattr_setsigdefault(&attr, &mask);
+        if (r == 0)
+                r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                                     POSIX_SPAWN_SETSID);
+        if (r == 0)
+                r = -posix_spawn(ret_pid, path, &fa, &attr, argv, env);
+
+        (void) posix_spawnattr_destroy(&attr);
+finish_fa:
+        (void) posix_spawn_file_actions_destroy(&fa);
+finish_fds:
+        for (size_t i = 0; i < n_keep; i++)
+                safe_close(high[i]);
+        return r;
 }
 
 static int fd_arg(char ***argv, size_t *n, const char *name, int fd) {
@@ -275,7 +331,7 @@ int container_spawn_shim(Container *c, const int stdio_fds[3]) {
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *dir = NULL;
         int pipefd[2], keep[4];
-        size_t n = 0;
+        size_t n = 0, n_keep = 0;
         pid_t pid;
         int r;
 
@@ -298,29 +354,25 @@ int container_spawn_shim(Container *c, const int stdio_fds[3]) {
         for (size_t i = 0; i < n; i++)
                 if (!argv[i])
                         return -ENOMEM;
-        r = fd_arg(&argv, &n, "--ready-fd", ready_write);
+        /* The shim gets the kept fds as 3, 4, ... (see shim_spawn()). */
+        keep[n_keep++] = ready_write;
+        r = fd_arg(&argv, &n, "--ready-fd", 3);
+        for (size_t i = 0; i < 3 && r >= 0; i++)
+                if (stdio_fds[i] >= 0) {
+                        r = fd_arg(&argv, &n, stdio_opts[i], 3 + (int) n_keep);
+                        keep[n_keep++] = stdio_fds[i];
+                }
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < 3; i++) {
-                r = fd_arg(&argv, &n, stdio_opts[i], stdio_fds[i]);
-                if (r < 0)
-                        return r;
-        }
         if (log_get_max_level() >= LOG_DEBUG)
                 argv[n++] = strdup("--debug");
         /* Start=true: the shim starts right after the create, without a round trip through us. */
         if (c->start_after_create)
                 argv[n++] = strdup("--start");
 
-        keep[0] = ready_write;
-        for (size_t i = 0; i < 3; i++)
-                keep[i + 1] = stdio_fds[i];
-
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0)
-                shim_exec(m->shim_path, argv, keep, ELEMENTSOF(keep));
+        r = shim_spawn(m->shim_path, argv, keep, n_keep, &pid);
+        if (r < 0)
+                return r;
 
         ready_write = safe_close(ready_write);
         c->creating = true;
