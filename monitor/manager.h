@@ -32,6 +32,11 @@ struct Manager {
         char *self_dir;
         uint64_t runtime_timeout_usec;  /* for berthd's own runtime calls */
 
+        /* Unique bus names found privileged: a name is never reused while the bus runs, so the
+         * answer holds, and each mutating call saves a round trip to the bus daemon. */
+        char *privileged_callers[8];
+        unsigned privileged_next;
+
         bool ready;             /* owns its name: signals may go out */
         Container *containers;
         RuntimeCleanup *cleanups;   /* background runtime deletes */
