@@ -706,10 +706,22 @@ int container_start(Container *c, sd_bus_message *request) {
         return 0;
 }
 
+static int on_deleted(sd_event_source *s, void *userdata) {
+        Container *c = userdata;
+
+        if (c->delete_request) {
+                (void) sd_bus_reply_method_return(c->delete_request, NULL);
+                c->delete_request = sd_bus_message_unref(c->delete_request);
+        }
+        container_remove(c);
+        return 0;
+}
+
 static int on_delete_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         PendingCall *p = userdata;
         Container *c = p->container;
         const sd_bus_error *e;
+        int r;
 
         e = sd_bus_message_get_error(reply);
         if (e && !c->removed && c->shim_pidfd >= 0) {
@@ -718,11 +730,18 @@ static int on_delete_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                 return p->request ? sd_bus_reply_method_error(p->request, e) : 0;
         }
 
-        /* The shim exits right after this reply; the container goes when its pidfd says so,
-         * outside of this bus callback. */
         c->removed = !e;
         if (p->request && !c->delete_request)
                 c->delete_request = sd_bus_message_ref(p->request);
+        if (!c->removed)
+                return 0;       /* the shim died first: its pidfd finishes the work */
+
+        /* The shim removed everything before it replied and exits now: answer, and forget the
+         * container so its id can be used again at once. Not here, in a callback of the shim's own
+         * connection, but in the next loop iteration. The shim is reaped on SIGCHLD as any child. */
+        r = sd_event_add_defer(c->manager->event, &c->remove_source, on_deleted, c);
+        if (r < 0)
+                log_container_errno(LOG_DEBUG, c->id, r, "Failed to defer the removal, waiting for the shim: %m");
         return 0;
 }
 

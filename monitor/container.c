@@ -108,6 +108,7 @@ Container *container_free(Container *c) {
         sd_event_source_disable_unref(c->shim_pidfd_source);
         sd_event_source_disable_unref(c->ready_source);
         sd_event_source_disable_unref(c->create_timeout_source);
+        sd_event_source_disable_unref(c->remove_source);
         sd_bus_slot_unref(c->state_slot);
         sd_bus_flush_close_unref(c->shim_bus);
         safe_close(c->shim_pidfd);

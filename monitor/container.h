@@ -42,6 +42,7 @@ struct Container {
         bool starting;
         bool deleting;
         bool removed;           /* state dir gone, only waiting to be freed */
+        sd_event_source *remove_source; /* frees it after a successful Delete */
 
         pid_t pid;
         pid_t shim_pid;

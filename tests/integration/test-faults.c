@@ -139,6 +139,10 @@ static bool shim_of_id_runs(const char *id) {
         return false;
 }
 
+static bool no_shim_of_id(void *userdata) {
+        return !shim_of_id_runs(userdata);
+}
+
 /* Nothing of id is left anywhere: not in berthd, the state dir, the log dir, runc, or /proc. */
 static void assert_nothing(const char *id) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -151,7 +155,8 @@ static void assert_nothing(const char *id) {
         ck_assert_msg(!harness_path_exists(dir), "%s is left", dir);
         ck_assert_msg(!harness_path_exists(log), "%s is left", log);
         ck_assert_msg(!strstr(runc, line), "runc still has '%s'", id);
-        ck_assert_msg(!shim_of_id_runs(id), "a shim of '%s' still runs", id);
+        /* The shim exits just after it answered Delete, and berthd answers without waiting. */
+        ck_assert_msg(harness_wait_until(no_shim_of_id, (void *) id, T), "a shim of '%s' still runs", id);
 }
 
 /* ---- the runtime wrapper --------------------------------------------------------------------- */
@@ -553,6 +558,26 @@ static bool container_stopped(void *userdata) {
         return streq(state, "stopped");
 }
 
+/* berthd answers DeleteContainer as soon as the shim has removed everything, while the shim is
+ * still exiting: the id must be free for a new container right away, with a shim of its own. */
+START_TEST(test_faults_delete_then_reuse_id) {
+        _cleanup_free_ char *bundle = harness_make_bundle("b", "sleep", "1000", NULL);
+        pid_t first, second;
+
+        for (unsigned i = 0; i < 5; i++) {
+                ck_assert_ptr_nonnull(harness_create("again", bundle, true));
+                first = (pid_t) harness_get_u32("again", "ShimPid");
+                harness_delete("again", true);
+                ck_assert_ptr_nonnull(harness_create("again", bundle, true));
+                second = (pid_t) harness_get_u32("again", "ShimPid");
+                ck_assert_int_ne(first, second);
+                assert_state("again", "running");
+                harness_delete("again", true);
+                assert_nothing("again");
+        }
+}
+END_TEST
+
 /* With Start=true the shim starts the container itself before it says READY, so berthd connects
  * only after that. An init that exits before berthd's connection is accepted must still be
  * reported: the shim sends Exited to a connection that arrives after the exit. The wrapper holds
@@ -947,6 +972,7 @@ static Suite *faults_suite(void) {
         tcase_add_test(tc, test_faults_kill_during_start);
         tcase_add_test(tc, test_faults_kill_after_runtime_start);
         tcase_add_test(tc, test_faults_exit_before_berthd_connects);
+        tcase_add_test(tc, test_faults_delete_then_reuse_id);
         tcase_add_test(tc, test_faults_start_fails_after_create);
         tcase_add_test(tc, test_faults_kill_during_delete);
         tcase_add_test(tc, test_faults_kill_during_delete_restart_first);
