@@ -218,13 +218,24 @@ int shim_start(Shim *s, BerthError *error) {
 
         s->started_at = now_usec(CLOCK_REALTIME);
         s->state = CONTAINER_RUNNING;
+        log_container(LOG_INFO, s->config->id, "Container '%s' started.", s->config->id);
+        return 0;
+}
+
+/**
+ * shim_record_started() - write the start time to DIR/started
+ * @s: the shim, just started
+ *
+ * Called after the start was reported, off the caller's path: until the file is there, a berthd
+ * that restarts learns the state from GetState() like everything else.
+ */
+void shim_record_started(Shim *s) {
+        int r;
+
         r = state_write_u64(s->dir_fd, STATE_FILE_STARTED, s->started_at);
         if (r < 0)
                 log_container_errno(LOG_WARNING, s->config->id, r,
-                                    "Failed to write the start time of '%s', ignoring: %m",
-                                    s->config->id);
-        log_container(LOG_INFO, s->config->id, "Container '%s' started.", s->config->id);
-        return 0;
+                                    "Failed to write the start time of '%s', ignoring: %m", s->config->id);
 }
 
 static int method_start(ShimConn *c, const DbusMessage *m, BerthError *error) {
@@ -237,6 +248,7 @@ static int method_start(ShimConn *c, const DbusMessage *m, BerthError *error) {
 
         r = shim_conn_reply(c, m, "ut", (uint32_t) s->init_pid, s->started_at);
         shim_control_emit_started(s);
+        shim_record_started(s);
         return r;
 }
 

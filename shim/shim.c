@@ -516,6 +516,8 @@ static int run(int argc, char *argv[]) {
         if (arg_start)
                 (void) shim_start(s, &start_error);
         ready_report_created(s, &start_error);
+        if (s->started_at > 0)
+                shim_record_started(s);
 
         r = event_loop_run(s->loop);
         if (r < 0)

@@ -120,6 +120,7 @@ void shim_exit_done(Shim *s);
 /* shim-control.c */
 int shim_control_listen(Shim *s);
 int shim_start(Shim *s, BerthError *error);
+void shim_record_started(Shim *s);
 void shim_control_emit_started(Shim *s);
 void shim_control_emit_exited(Shim *s);
 void shim_control_flush(Shim *s);
