@@ -4,17 +4,20 @@
  * the runtime's create (and so to the container's init), the read end is nonblocking and watched
  * by the event loop. Every read() (up to 256 KiB) is stamped with one CLOCK_REALTIME reading,
  * turned into CRI records and appended to the log file with one write loop; the record buffer is
- * reused, so steady-state logging allocates nothing. A stream is done at EOF, i.e. when every
- * process holding its write end has gone; shim-exit.c waits for that before reporting the exit. */
+ * reused, so steady-state logging allocates nothing. After SHIM_BUFFERS_IDLE_USEC without output
+ * both buffers' pages are given back, so a quiet shim stays small. A stream is done at EOF, i.e.
+ * when every process holding its write end has gone; shim-exit.c waits for that before reporting
+ * the exit. */
 
 #include <errno.h>
 #include <fcntl.h>
-#include <time.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fd-util.h"
 #include "journal-send.h"
@@ -135,17 +138,45 @@ static int stream_read_once(ShimStream *st) {
         }
 
         stream_consume(s, st->type, s->read_buffer, (size_t) n);
+        s->buffers_used = true;
+        s->last_read_usec = now_usec(CLOCK_MONOTONIC);
 
         /* A short read emptied the pipe; don't spend a syscall to learn that. */
         return (size_t) n == SHIM_READ_BUFFER_SIZE;
 }
 
+/* The read buffer and the CRI record buffer keep the pages a burst of output touched; a quiet
+ * container gives them back, so an idle shim stays small whatever its container once wrote. */
+static int on_buffers_idle(EventSource *source, void *userdata) {
+        Shim *s = userdata;
+        uint64_t idle = now_usec(CLOCK_MONOTONIC) - s->last_read_usec;
+        int r;
+
+        s->buffers_idle_source = event_source_free(s->buffers_idle_source);
+        if (idle < SHIM_BUFFERS_IDLE_USEC) {
+                r = event_add_timer(s->loop, &s->buffers_idle_source, SHIM_BUFFERS_IDLE_USEC - idle,
+                                    on_buffers_idle, s);
+                if (r >= 0)
+                        return 0;
+        }
+
+        (void) madvise(s->read_buffer, SHIM_READ_BUFFER_SIZE, MADV_DONTNEED);
+        cri_buffer_done(&s->cri);
+        s->buffers_used = false;
+        return 0;
+}
+
 static int on_stream_io(EventSource *source, int fd, uint32_t revents, void *userdata) {
         ShimStream *st = userdata;
+        Shim *s = st->shim;
 
         for (unsigned i = 0; i < STREAM_READS_PER_DISPATCH && st->fd >= 0; i++)
                 if (stream_read_once(st) == 0)
                         break;
+
+        if (s->buffers_used && !s->buffers_idle_source)
+                (void) event_add_timer(s->loop, &s->buffers_idle_source, SHIM_BUFFERS_IDLE_USEC,
+                                       on_buffers_idle, s);
 
         if (st->eof)
                 shim_exit_check(st->shim);
@@ -161,9 +192,13 @@ static int on_stream_io(EventSource *source, int fd, uint32_t revents, void *use
 int shim_stdio_setup(Shim *s) {
         const ContainerConfig *c = s->config;
 
-        s->read_buffer = malloc(SHIM_READ_BUFFER_SIZE);
-        if (!s->read_buffer)
+        /* Page-aligned, so that on_buffers_idle() can give all of it back. */
+        s->read_buffer = mmap(NULL, SHIM_READ_BUFFER_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                              -1, 0);
+        if (s->read_buffer == MAP_FAILED) {
+                s->read_buffer = NULL;
                 return log_oom();
+        }
 
         if (c->log_driver == LOG_DRIVER_FILE && c->log_path) {
                 /* The parent directory is berthd's to create. */
@@ -285,6 +320,9 @@ void shim_stdio_done(Shim *s) {
         }
         s->child_stdin_fd = safe_close(s->child_stdin_fd);
         s->log_fd = safe_close(s->log_fd);
-        s->read_buffer = mfree(s->read_buffer);
+        s->buffers_idle_source = event_source_free(s->buffers_idle_source);
+        if (s->read_buffer)
+                (void) munmap(s->read_buffer, SHIM_READ_BUFFER_SIZE);
+        s->read_buffer = NULL;
         cri_buffer_done(&s->cri);
 }

@@ -27,6 +27,8 @@
 #define SHIM_READ_BUFFER_SIZE (256U * 1024U)
 /* Container pipes are enlarged to this (best effort), so bursts don't block the container. */
 #define SHIM_PIPE_SIZE (1024 * 1024)
+/* A container quiet for this long gets its shim's output buffers released (see shim-stdio.c). */
+#define SHIM_BUFFERS_IDLE_USEC (2 * USEC_PER_SEC)
 /* How long after the init's exit we wait for EOF on the pipes (another process may hold them). */
 #define SHIM_DRAIN_TIMEOUT_USEC (5 * USEC_PER_SEC)
 /* How long Delete waits for a killed init to go away. */
@@ -73,6 +75,9 @@ struct Shim {
         char *read_buffer;              /* SHIM_READ_BUFFER_SIZE bytes */
         CriBuffer cri;                  /* formatted records, reused for every read */
         bool log_write_failed;          /* logged once, not for every chunk */
+        bool buffers_used;              /* pages of the buffers were touched since last released */
+        uint64_t last_read_usec;        /* CLOCK_MONOTONIC of the last read with data */
+        EventSource *buffers_idle_source;
 
         ContainerState state;
         pid_t init_pid;                 /* 0 until created */

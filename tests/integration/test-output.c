@@ -1,8 +1,10 @@
 /* Integration tests of container output (DESIGN.md promise 3): everything a container writes to
  * stdout and stderr is in its CRI log, byte for byte, by the time its exit is reported; the
- * records split lines as the format says (F, P); LogPath and LogDriver=none do what they say. */
+ * records split lines as the format says (F, P); LogPath and LogDriver=none do what they say; an
+ * idle shim gives back the buffers a burst of output used. */
 
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 
@@ -71,6 +73,65 @@ START_TEST(test_output_64mib) {
         harness_cri_log_done(&log);
 
         harness_delete("big", false);
+}
+END_TEST
+
+#define BURST_SIZE (4u * 1024u * 1024u)
+
+typedef struct LogSize {
+        const char *path;
+        off_t size;
+} LogSize;
+
+static bool log_reached(void *userdata) {
+        const LogSize *l = userdata;
+        struct stat st;
+
+        return stat(l->path, &st) == 0 && st.st_size >= l->size;
+}
+
+/* Private_Dirty of a process, in KiB; 0 if unknown. */
+static unsigned long private_dirty_kib(pid_t pid) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        const char *p;
+
+        ck_assert_int_ge(asprintf(&path, "/proc/%d/smaps_rollup", (int) pid), 0);
+        text = harness_read_file(path, NULL);
+        p = text ? strstr(text, "Private_Dirty:") : NULL;
+        return p ? strtoul(p + strlen("Private_Dirty:"), NULL, 10) : 0;
+}
+
+typedef struct DirtyBelow {
+        pid_t pid;
+        unsigned long kib;
+        unsigned long last;
+} DirtyBelow;
+
+static bool dirty_below(void *userdata) {
+        DirtyBelow *d = userdata;
+
+        d->last = private_dirty_kib(d->pid);
+        return d->last > 0 && d->last < d->kib;
+}
+
+/* A burst of output touches the shim's read and CRI buffers (~0.5 MiB); once the container is
+ * quiet the shim gives those pages back, so an idle shim is as small as one that never logged. */
+START_TEST(test_output_idle_shim_releases_buffers) {
+        _cleanup_free_ char *bundle = harness_make_bundle("burst", "sh", "-c", "cat /out; exec sleep 1000", NULL);
+        _cleanup_free_ char *out_path = rootfs_path(bundle, "out"), *out = random_bytes(BURST_SIZE);
+        _cleanup_free_ char *path = NULL, *log_path = NULL;
+        DirtyBelow d = { .kib = 200 };
+        LogSize l;
+
+        harness_write_file(out_path, out, BURST_SIZE);
+        path = harness_create("burst", bundle, true);
+        d.pid = (pid_t) harness_get_u32("burst", "ShimPid");
+        log_path = harness_get_string("burst", "LogPath");
+        l = (LogSize) { .path = log_path, .size = BURST_SIZE };
+        ck_assert_msg(harness_wait_until(log_reached, &l, 30 * USEC_PER_SEC), "the burst never reached the log");
+        ck_assert_msg(harness_wait_until(dirty_below, &d, 30 * USEC_PER_SEC),
+                      "the idle shim still has %lu KiB private dirty memory", d.last);
+        harness_delete("burst", true);
 }
 END_TEST
 
@@ -209,6 +270,7 @@ static Suite *output_suite(void) {
         tc = harness_tcase_new("drivers");
         tcase_add_test(tc, test_output_log_path);
         tcase_add_test(tc, test_output_log_driver_none);
+        tcase_add_test(tc, test_output_idle_shim_releases_buffers);
         suite_add_tcase(s, tc);
         return s;
 }
