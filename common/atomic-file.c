@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "atomic-file.h"
+#include "fd-util.h"
 #include "macro.h"
 
 /* The limit read_full_file_at() applies when the caller passes 0. */
@@ -52,24 +53,6 @@ static int open_parent_dir(int dirfd, const char *name, int *ret_fd, const char 
 
         *ret_fd = fd;
         *ret_base = base;
-        return 0;
-}
-
-static int write_all(int fd, const void *data, size_t size) {
-        const uint8_t *p = data;
-
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                size -= (size_t) k;
-        }
         return 0;
 }
 
@@ -129,7 +112,7 @@ int write_file_atomic_at_full(int dirfd, const char *name, const void *data, siz
         if (fd < 0)
                 return fd;
 
-        r = write_all(fd, data, size);
+        r = write_full(fd, data, size);
         if (r < 0)
                 goto fail;
         if (fchmod(fd, mode & 07777) < 0 || (!(flags & ATOMIC_FILE_NO_SYNC) && fsync(fd) < 0)) {

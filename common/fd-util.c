@@ -29,6 +29,32 @@
 #include "macro.h"
 
 /**
+ * write_full() - write all of @data, retrying after short writes and EINTR
+ * @fd: a blocking fd
+ * @data: the bytes
+ * @size: how many
+ *
+ * Return: 0 or a negative errno (-EIO if write() wrote nothing).
+ */
+int write_full(int fd, const void *data, size_t size) {
+        const uint8_t *p = data;
+
+        while (size > 0) {
+                ssize_t k = write(fd, p, size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return -EIO;
+                p += k;
+                size -= (size_t) k;
+        }
+        return 0;
+}
+
+/**
  * fd_set_nonblock() - set or clear O_NONBLOCK
  * @fd: the fd
  * @nonblock: the new state

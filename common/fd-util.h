@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+int write_full(int fd, const void *data, size_t size);
 int fd_set_nonblock(int fd, bool nonblock);
 int fd_set_cloexec(int fd, bool cloexec);
 

@@ -25,10 +25,6 @@ static int container_sync_state_async(Container *c);
 
 /* The environment minus what was meant for berthd alone. */
 static char **shim_environment(void) {
-        static const char *const drop[] = {
-                "NOTIFY_SOCKET=", "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "WATCHDOG_USEC=",
-                "WATCHDOG_PID=",
-        };
         size_t n = 0, k = 0;
         char **env;
 
@@ -37,14 +33,9 @@ static char **shim_environment(void) {
         env = calloc(n + 1, sizeof(char *));
         if (!env)
                 return NULL;
-        for (size_t i = 0; i < n; i++) {
-                bool keep = true;
-
-                for (size_t j = 0; j < ELEMENTSOF(drop) && keep; j++)
-                        keep = !strneq(environ[i], drop[j], strlen(drop[j]));
-                if (keep)
+        for (size_t i = 0; i < n; i++)
+                if (!shim_env_is_dropped(environ[i]))
                         env[k++] = environ[i];
-        }
         return env;
 }
 

@@ -29,20 +29,6 @@
 /* How many reads the final drain does at most (something else may still be writing). */
 #define STREAM_DRAIN_READS_MAX 256
 
-static int write_all(int fd, const char *p, size_t size) {
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
 static void log_file_append(Shim *s, CriStream type, const char *data, size_t size) {
         struct timespec ts;
         int r;
@@ -54,7 +40,7 @@ static void log_file_append(Shim *s, CriStream type, const char *data, size_t si
         s->cri.size = 0;
         r = cri_log_format(&s->cri, type, &ts, data, size);
         if (r >= 0)
-                r = write_all(s->log_fd, s->cri.data, s->cri.size);
+                r = write_full(s->log_fd, s->cri.data, s->cri.size);
         if (r < 0 && !s->log_write_failed) {
                 s->log_write_failed = true;
                 log_container_errno(LOG_ERR, s->config->id, r,

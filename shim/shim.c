@@ -203,27 +203,13 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
-static int write_all(int fd, const char *p, size_t size) {
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
 static void ready_report(const char *line) {
         int r;
 
         if (arg_ready_fd < 0)
                 return;
 
-        r = write_all(arg_ready_fd, line, strlen(line));
+        r = write_full(arg_ready_fd, line, strlen(line));
         if (r < 0)
                 log_warning_errno(r, "Failed to write to the ready fd, ignoring: %m");
         arg_ready_fd = safe_close(arg_ready_fd);
@@ -311,11 +297,6 @@ static int on_signal(EventSource *source, int fd, uint32_t revents, void *userda
 }
 
 static int setup_process(Shim *s, BerthError *error) {
-        static const char *const env_drop[] = {
-                "NOTIFY_SOCKET",
-                "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-                "WATCHDOG_USEC", "WATCHDOG_PID",
-        };
         sigset_t mask;
         int r;
 
@@ -333,8 +314,8 @@ static int setup_process(Shim *s, BerthError *error) {
                 return setup_failed(error, -errno, "Failed to block signals");
 
         /* These were meant for berthd; neither the runtime nor the container may see them. */
-        for (size_t i = 0; i < ELEMENTSOF(env_drop); i++)
-                (void) unsetenv(env_drop[i]);
+        for (size_t i = 0; i < ELEMENTSOF(shim_env_drop); i++)
+                (void) unsetenv(shim_env_drop[i]);
 
         r = event_loop_new(&s->loop);
         if (r < 0)
