@@ -140,35 +140,12 @@ ContainerConfig *container_config_free(ContainerConfig *c) {
 
 /* Parses text that must be exactly one JSON object (whitespace around it is fine). */
 static int parse_object(const char *text, json_object **ret) {
-        _cleanup_json_ json_object *obj = NULL;
-        struct json_tokener *tok;
-        enum json_tokener_error jerr;
-        size_t size, end;
+        int r;
 
         if (!text)
                 return -EBADMSG;
-        size = strlen(text);
-        if (size > INT_MAX)
-                return -EBADMSG;
-
-        tok = json_tokener_new();
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        obj = json_tokener_parse_ex(tok, text, (int) size);
-        jerr = json_tokener_get_error(tok);
-        end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-
-        if (jerr != json_tokener_success || !obj)
-                return -EBADMSG;
-        if (strspn(text + end, " \t\r\n") != size - end)
-                return -EBADMSG;
-        if (!json_object_is_type(obj, json_type_object))
-                return -EBADMSG;
-
-        *ret = TAKE_PTR(obj);
-        return 0;
+        r = json_parse_object(text, strlen(text), ret, NULL);
+        return r == -EFBIG ? -EBADMSG : r;
 }
 
 /* Field getters: return 0 when absent (ret untouched), 1 when set, -EBADMSG when ill-typed. */

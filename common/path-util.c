@@ -88,7 +88,16 @@ bool path_is_normalized(const char *p) {
         }
 }
 
-static int parse_json_object(const char *text, size_t size, json_object **ret, char **ret_reason) {
+/**
+ * json_parse_object() - parse text that must be exactly one JSON object (whitespace around it is fine)
+ * @text: the text
+ * @size: its length
+ * @ret: the object
+ * @ret_reason: on -EBADMSG, a message saying what is wrong (free it); may be NULL
+ *
+ * Return: 0, -EBADMSG if it is not one JSON object, -EFBIG if @size exceeds json-c's limit, -ENOMEM.
+ */
+int json_parse_object(const char *text, size_t size, json_object **ret, char **ret_reason) {
         _cleanup_json_ json_object *obj = NULL;
         struct json_tokener *tok;
         enum json_tokener_error jerr;
@@ -162,7 +171,7 @@ int bundle_validate(const char *bundle, json_object **ret_config, char **ret_rea
         if (r < 0)
                 return r;
 
-        r = parse_json_object(text, size, &config, ret_reason);
+        r = json_parse_object(text, size, &config, ret_reason);
         if (r < 0)
                 return r;
 

@@ -14,6 +14,7 @@ bool path_is_normalized(const char *p);
  * Returns -EINVAL (not absolute), -ENOENT, -ENOTDIR, -EBADMSG (config.json not a JSON object).
  * On -EBADMSG *ret_reason (if given) holds json-c's message. ret_config gets the parsed object. */
 int bundle_validate(const char *bundle, json_object **ret_config, char **ret_reason);
+int json_parse_object(const char *text, size_t size, json_object **ret, char **ret_reason);
 
 /* Removes a directory tree below dirfd (no symlinks followed, stays on one file system). */
 int rm_rf_at(int dirfd, const char *name);
