@@ -6,7 +6,6 @@
 
 #include "macro.h"
 
-char *harness_xasprintf(const char *fmt, ...) _printf_(1, 2);
 char *harness_xstrdup(const char *s);
 void harness_sleep_usec(uint64_t usec);
 char *harness_sort_lines(char *text);

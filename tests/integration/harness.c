@@ -1481,6 +1481,47 @@ bool harness_wait_until(bool (*cond)(void *userdata), void *userdata, uint64_t t
 }
 
 /**
+ * harness_cond_pid_gone() - harness_wait_until() condition: the process is gone
+ * @pid: a pid_t *
+ */
+bool harness_cond_pid_gone(void *pid) {
+        return !harness_pid_alive(*(pid_t *) pid);
+}
+
+/**
+ * harness_cond_file_exists() - harness_wait_until() condition: the path exists
+ * @path: a const char *
+ */
+bool harness_cond_file_exists(void *path) {
+        return harness_path_exists(path);
+}
+
+/**
+ * harness_settle_berthd() - let berthd finish what the last operation left in flight
+ *
+ * A shim exits just after it replied to Delete; berthd then reaps it and closes its connection
+ * and pidfd. Waits until berthd has no children, no shim of this fixture runs and berthd's fd
+ * count has been steady for 300 ms, within 10 s. A leak grows with every cycle, so it still shows.
+ */
+void harness_settle_berthd(void) {
+        unsigned fds = 0, same = 0;
+
+        for (unsigned i = 0; i < 1000 && same < 30; i++) {
+                unsigned zombies, n;
+
+                harness_process_bus();
+                n = harness_count_fds(harness->berthd_pid);
+                if (harness_count_children(harness->berthd_pid, &zombies) == 0 &&
+                    harness_count_shims() == 0 && n == fds)
+                        same++;
+                else
+                        same = 0;
+                fds = n;
+                usleep(10000);
+        }
+}
+
+/**
  * harness_state_path() - the state directory of id, or the file name in it (free it).
  * @id: the container id.
  * @name: a file in its directory, or NULL for the directory itself.

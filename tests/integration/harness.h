@@ -90,6 +90,12 @@ void harness_start_bus(void);
 uint64_t harness_now_usec(void);
 /* Polls cond every 5 ms until it holds; false on timeout. */
 bool harness_wait_until(bool (*cond)(void *userdata), void *userdata, uint64_t timeout_usec);
+/* Conditions for harness_wait_until(): the pid_t at @pid is gone; the path @path exists. */
+bool harness_cond_pid_gone(void *pid);
+bool harness_cond_file_exists(void *path);
+/* Waits (10 s at most) until berthd has no children, no shim of this fixture runs and berthd's
+ * fd count has been steady for 300 ms: what the last operation left in flight has settled. */
+void harness_settle_berthd(void);
 /* Waits until berthd sent READY=1 to its NOTIFY_SOCKET; false on timeout. */
 bool harness_wait_ready(uint64_t timeout_usec);
 /* Whether /proc/PID/environ has a variable called name. */
@@ -205,6 +211,9 @@ typedef struct HarnessCriLog {
 /* Parses path; asserts every line is well formed. */
 void harness_cri_log_read(const char *path, HarnessCriLog *ret);
 void harness_cri_log_done(HarnessCriLog *l);
+
+/* asprintf() that asserts success. */
+char *harness_xasprintf(const char *fmt, ...) _printf_(1, 2);
 
 /* /proc helpers. */
 unsigned harness_count_fds(pid_t pid);

@@ -15,25 +15,7 @@ typedef struct Picture {
 } Picture;
 
 static void picture_take(Picture *p) {
-        unsigned fds = 0, same = 0;
-
-        /* Let berthd finish what the last cycle left in flight (a shim exits just after it replied
-         * to Delete; berthd then reaps it and closes its connection and pidfd): wait until it has
-         * no children and its fd count has been steady for 300 ms, within 10 s. A leak grows with
-         * every cycle, so it still shows. */
-        for (unsigned i = 0; i < 1000 && same < 30; i++) {
-                unsigned zombies, n;
-
-                harness_process_bus();
-                n = harness_count_fds(harness->berthd_pid);
-                if (harness_count_children(harness->berthd_pid, &zombies) == 0 &&
-                    harness_count_shims() == 0 && n == fds)
-                        same++;
-                else
-                        same = 0;
-                fds = n;
-                usleep(10000);
-        }
+        harness_settle_berthd();
         p->fds = harness_count_fds(harness->berthd_pid);
         p->children = harness_count_children(harness->berthd_pid, &p->zombies);
         p->shims = harness_count_shims();

@@ -23,27 +23,6 @@
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xprintf(const char *fmt, ...) {
-        va_list ap;
-        char *s;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        ck_assert_int_ge(r, 0);
-        return s;
-}
-
-static bool pid_gone(void *userdata) {
-        return !harness_pid_alive(*(pid_t *) userdata);
-}
-
-static bool file_exists(void *userdata) {
-        return harness_path_exists(userdata);
-}
-
 static void assert_state(const char *id, const char *state) {
         _cleanup_free_ char *s = harness_get_string(id, "State");
 
@@ -61,7 +40,8 @@ static pid_t read_pid_file(const char *path) {
 }
 
 static void write_pid_file(const char *path, pid_t pid) {
-        _cleanup_free_ char *tmp = xprintf("%s.test-tmp", path), *text = xprintf("%d\n", (int) pid);
+        _cleanup_free_ char *tmp = harness_xasprintf("%s.test-tmp", path);
+        _cleanup_free_ char *text = harness_xasprintf("%d\n", (int) pid);
 
         harness_write_file(tmp, text, strlen(text));
         ck_assert_msg(rename(tmp, path) >= 0, "rename %s: %m", tmp);
@@ -70,7 +50,7 @@ static void write_pid_file(const char *path, pid_t pid) {
 /* Kills a process that is not our child (a shim) and waits until it is gone. */
 static void kill_and_wait(pid_t pid) {
         ck_assert_msg(kill(pid, SIGKILL) >= 0, "kill %d: %m", (int) pid);
-        ck_assert_msg(harness_wait_until(pid_gone, &pid, T), "pid %d did not die", (int) pid);
+        ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &pid, T), "pid %d did not die", (int) pid);
 }
 
 /* An unrelated process (our child): what a recycled pid would point at. */
@@ -86,7 +66,7 @@ static pid_t spawn_unrelated(void) {
 }
 
 static char proc_state(pid_t pid) {
-        _cleanup_free_ char *path = xprintf("/proc/%d/stat", (int) pid);
+        _cleanup_free_ char *path = harness_xasprintf("/proc/%d/stat", (int) pid);
         _cleanup_free_ char *text = harness_read_file(path, NULL);
         char *p = strrchr(text, ')');
 
@@ -120,7 +100,7 @@ static bool shim_of_id_runs(const char *id) {
 
                 if (de->d_name[0] < '1' || de->d_name[0] > '9')
                         continue;
-                path = xprintf("/proc/%s/cmdline", de->d_name);
+                path = harness_xasprintf("/proc/%s/cmdline", de->d_name);
                 fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0)
                         continue;
@@ -147,7 +127,8 @@ static bool no_shim_of_id(void *userdata) {
 static void assert_nothing(const char *id) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *dir = harness_state_path(id, NULL), *runc = harness_runc_list();
-        _cleanup_free_ char *log = xprintf("%s/%s.log", harness->log_dir, id), *line = xprintf("%s\n", id);
+        _cleanup_free_ char *log = harness_xasprintf("%s/%s.log", harness->log_dir, id);
+        _cleanup_free_ char *line = harness_xasprintf("%s\n", id);
         int r;
 
         r = harness_call_manager("GetContainer", &error, NULL, "s", id);
@@ -180,7 +161,7 @@ static void wrapper_done(void) {
 }
 
 static char *wrapper_file(const char *what, const char *cmd, const char *id) {
-        return xprintf("%s/%s-%s-%s", wrapper_dir, what, cmd, id);
+        return harness_xasprintf("%s/%s-%s-%s", wrapper_dir, what, cmd, id);
 }
 
 static void wrapper_set(const char *what, const char *cmd, const char *id) {
@@ -193,7 +174,8 @@ static void wrapper_set(const char *what, const char *cmd, const char *id) {
 static pid_t wrapper_wait_paused(const char *cmd, const char *id) {
         _cleanup_free_ char *p = wrapper_file("paused", cmd, id);
 
-        ck_assert_msg(harness_wait_until(file_exists, p, T), "the runtime did not get to '%s %s'", cmd, id);
+        ck_assert_msg(harness_wait_until(harness_cond_file_exists, p, T),
+                      "the runtime did not get to '%s %s'", cmd, id);
         return read_pid_file(p);
 }
 
@@ -261,7 +243,7 @@ static void wrapper_setup(void) {
 
 static void assert_shim_lost(const char *id, pid_t init, HarnessWatch *exited) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_free_ char *reason = NULL, *runc = NULL, *line = xprintf("%s\n", id);
+        _cleanup_free_ char *reason = NULL, *runc = NULL, *line = harness_xasprintf("%s\n", id);
         const char *sid, *spath;
         int32_t status;
         int oom;
@@ -281,7 +263,7 @@ static void assert_shim_lost(const char *id, pid_t init, HarnessWatch *exited) {
         ck_assert_uint_gt(harness_get_u64(id, "FinishedAt"), 0);
         ck_assert_uint_eq(harness_get_u32(id, "ShimPid"), 0);
         if (init > 0)
-                ck_assert_msg(harness_wait_until(pid_gone, &init, T),
+                ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &init, T),
                               "the orphaned init %d of '%s' still runs", (int) init, id);
         runc = harness_runc_list();
         ck_assert_msg(!strstr(runc, line), "runc still has the container of the lost shim '%s'", id);
@@ -382,10 +364,10 @@ START_TEST(test_faults_shim_killed_after_exit) {
         init = (pid_t) harness_get_u32("real", "Pid");
         shim = (pid_t) harness_get_u32("real", "ShimPid");
         (void) harness_kill_berthd(SIGKILL);
-        go = xprintf("%s/rootfs/tmp/go", bundle);
+        go = harness_xasprintf("%s/rootfs/tmp/go", bundle);
         harness_write_file(go, "", 0);
-        ck_assert(harness_wait_until(pid_gone, &init, T));
-        ck_assert(harness_wait_until(file_exists, exit_file, T));
+        ck_assert(harness_wait_until(harness_cond_pid_gone, &init, T));
+        ck_assert(harness_wait_until(harness_cond_file_exists, exit_file, T));
         kill_and_wait(shim);
 
         harness_start_berthd();
@@ -420,9 +402,10 @@ START_TEST(test_faults_kill_during_create) {
         assert_no_reply(create, "CreateContainer");
         harness_start_berthd();
         ck_assert_msg(!harness_pid_alive(shim), "the half-made shim %d still runs", (int) shim);
-        ck_assert_msg(harness_wait_until(pid_gone, &runtime, T), "its runtime %d still runs", (int) runtime);
+        ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &runtime, T),
+                      "its runtime %d still runs", (int) runtime);
         assert_nothing("half");
-        calls_path = xprintf("%s/calls", wrapper_dir);
+        calls_path = harness_xasprintf("%s/calls", wrapper_dir);
         calls = harness_read_file(calls_path, NULL);
         printf("kill-during-create: runtime calls:\n%s", calls);
 
@@ -454,7 +437,7 @@ START_TEST(test_faults_kill_during_create_finished_first) {
         (void) harness_kill_berthd(SIGKILL);
         assert_no_reply(create, "CreateContainer");
         wrapper_release("create", "whole");
-        ck_assert_msg(harness_wait_until(file_exists, sock, T), "the shim never listened");
+        ck_assert_msg(harness_wait_until(harness_cond_file_exists, sock, T), "the shim never listened");
         ck_assert_msg(harness_pid_alive(shim), "the shim died writing READY to a closed pipe");
 
         harness_start_berthd();
@@ -493,7 +476,8 @@ START_TEST(test_faults_kill_after_runtime_create) {
         (void) harness_kill_berthd(SIGKILL);
         assert_no_reply(create, "CreateContainer");
         harness_start_berthd();
-        ck_assert_msg(harness_wait_until(pid_gone, &init, T), "the init %d of the half-made container runs",
+        ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &init, T),
+                      "the init %d of the half-made container runs",
                       (int) init);
         assert_nothing("made");
 }
@@ -504,7 +488,7 @@ static void kill_during_start(const char *what) {
                 "b", "sh", "-c", "echo started; while [ ! -e /tmp/go ]; do sleep 0.05; done", NULL);
         _cleanup_(harness_async_freep) HarnessAsync *start = NULL;
         _cleanup_(harness_watch_freep) HarnessWatch *exited = harness_watch_manager("ContainerExited");
-        _cleanup_free_ char *go = xprintf("%s/rootfs/tmp/go", bundle), *log_path = NULL;
+        _cleanup_free_ char *go = harness_xasprintf("%s/rootfs/tmp/go", bundle), *log_path = NULL;
         HarnessCriLog log = {};
         pid_t init, shim;
 
@@ -545,7 +529,7 @@ START_TEST(test_faults_kill_after_runtime_start) {
 END_TEST
 
 static bool pid_is_zombie(void *userdata) {
-        _cleanup_free_ char *path = xprintf("/proc/%d/stat", (int) *(pid_t *) userdata);
+        _cleanup_free_ char *path = harness_xasprintf("/proc/%d/stat", (int) *(pid_t *) userdata);
         _cleanup_free_ char *stat = harness_read_file(path, NULL);
         const char *paren = stat ? strrchr(stat, ')') : NULL;
 
@@ -602,7 +586,8 @@ START_TEST(test_faults_exit_before_berthd_connects) {
         ck_assert_msg(harness_wait_until(pid_is_zombie, &init, T), "the init %d did not exit", (int) init);
         ck_assert_int_eq(kill(harness_berthd_pid(), SIGSTOP), 0);
         wrapper_release("start", "early");
-        ck_assert_msg(harness_wait_until(file_exists, exit_file, T), "the shim did not record the exit");
+        ck_assert_msg(harness_wait_until(harness_cond_file_exists, exit_file, T),
+                      "the shim did not record the exit");
         ck_assert_int_eq(kill(harness_berthd_pid(), SIGCONT), 0);
 
         ck_assert_msg(harness_async_wait(create, T), "CreateContainer got no answer");
@@ -661,12 +646,15 @@ static void kill_during_delete(const char *what, bool restart_first) {
         else {
                 (void) harness_kill_berthd(SIGKILL);
                 wrapper_release("delete", "del");
-                ck_assert_msg(harness_wait_until(pid_gone, &shim, T), "the shim did not finish deleting");
+                ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &shim, T),
+                              "the shim did not finish deleting");
                 harness_start_berthd();
         }
         assert_no_reply(delete, "DeleteContainer");
-        ck_assert_msg(harness_wait_until(pid_gone, &init, T), "the init of the deleted container runs");
-        ck_assert_msg(harness_wait_until(pid_gone, &shim, T), "the shim of the deleted container runs");
+        ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &init, T),
+                      "the init of the deleted container runs");
+        ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &shim, T),
+                      "the shim of the deleted container runs");
         sync_berthd();
         {
                 _cleanup_free_ char *list = harness_list_text();
@@ -835,7 +823,8 @@ START_TEST(test_faults_runtime_hangs) {
         runtime = wrapper_wait_paused("start", "hang");
         other_container_works(sleeper, "other-1");
         assert_timeout(start, "StartContainer", t0);
-        ck_assert_msg(harness_wait_until(pid_gone, &runtime, T), "the hanging runtime %d was not killed",
+        ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &runtime, T),
+                      "the hanging runtime %d was not killed",
                       (int) runtime);
         assert_state("hang", "created");
         ck_assert(harness_pid_alive(shim));
@@ -852,7 +841,7 @@ START_TEST(test_faults_runtime_hangs) {
         runtime = wrapper_wait_paused("delete", "hang");
         other_container_works(sleeper, "other-2");
         assert_timeout(delete, "DeleteContainer", t0);
-        ck_assert(harness_wait_until(pid_gone, &runtime, T));
+        ck_assert(harness_wait_until(harness_cond_pid_gone, &runtime, T));
         ck_assert(harness_pid_alive(shim));
         wrapper_release("delete", "hang");
         harness_delete("hang", true);
@@ -874,14 +863,14 @@ START_TEST(test_faults_runtime_hangs_in_create) {
         runtime = wrapper_wait_paused("create", "hc");
         other_container_works(sleeper, "other");
         assert_timeout(create, "CreateContainer", t0);
-        ck_assert(harness_wait_until(pid_gone, &runtime, T));
+        ck_assert(harness_wait_until(harness_cond_pid_gone, &runtime, T));
         {
                 _cleanup_free_ char *dir = harness_state_path("hc", NULL);
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
                 harness_assert_error(harness_call_manager("GetContainer", &error, NULL, "s", "hc"), &error,
                                      BERTH_ERROR_NO_SUCH_CONTAINER);
-                ck_assert(harness_wait_until(pid_gone, &runtime, T));
+                ck_assert(harness_wait_until(harness_cond_pid_gone, &runtime, T));
                 ck_assert_msg(!harness_path_exists(dir), "%s is left", dir);
         }
         assert_state("steady", "running");

@@ -18,27 +18,6 @@
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-static char *xasprintf_test(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf_test(const char *fmt, ...) {
-        va_list ap;
-        char *s;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        ck_assert_int_ge(r, 0);
-        return s;
-}
-
-static bool pid_gone(void *userdata) {
-        return !harness_pid_alive(*(pid_t *) userdata);
-}
-
-static bool file_exists(void *userdata) {
-        return harness_path_exists(userdata);
-}
-
 static void create_labeled(const char *id, const char *bundle, bool start) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *m = harness_create_begin(id, bundle);
@@ -252,7 +231,8 @@ START_TEST(test_restart_20_containers) {
         ck_assert_uint_eq(harness_watch_drain(w.deleted, NULL), 20);
         ck_assert_uint_eq(harness_watch_drain(w.exited, NULL), 0);
         for (size_t i = 0; i < n_shims; i++)
-                ck_assert_msg(harness_wait_until(pid_gone, &shims[i], T), "shim %d still alive after delete",
+                ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &shims[i], T),
+                              "shim %d still alive after delete",
                               (int) shims[i]);
         {
                 _cleanup_free_ char *runc = harness_runc_list();
@@ -320,7 +300,7 @@ static char *make_waiting_bundle(const char *name) {
 }
 
 static void go(const char *bundle) {
-        _cleanup_free_ char *p = xasprintf_test("%s/rootfs/tmp/go", bundle);
+        _cleanup_free_ char *p = harness_xasprintf("%s/rootfs/tmp/go", bundle);
 
         harness_write_file(p, "", 0);
 }
@@ -369,8 +349,9 @@ static void exit_while_down(int sig) {
         ck_assert_msg(harness_async_error(waiting), "WaitContainer returned although the container runs");
 
         go(bundle);
-        ck_assert_msg(harness_wait_until(pid_gone, &pid, T), "the container did not exit");
-        ck_assert_msg(harness_wait_until(file_exists, exit_file, T), "the shim wrote no exit record");
+        ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &pid, T), "the container did not exit");
+        ck_assert_msg(harness_wait_until(harness_cond_file_exists, exit_file, T),
+                      "the shim wrote no exit record");
         ck_assert_msg(!harness_path_exists(reported), "'reported' exists before berthd saw the exit");
 
         harness_start_berthd();
@@ -446,8 +427,8 @@ START_TEST(test_restart_exits_counted) {
 
                 snprintf(id, sizeof(id), "w%u", i);
                 exit_file = harness_state_path(id, "exit");
-                ck_assert(harness_wait_until(pid_gone, &pids[i], T));
-                ck_assert(harness_wait_until(file_exists, exit_file, T));
+                ck_assert(harness_wait_until(harness_cond_pid_gone, &pids[i], T));
+                ck_assert(harness_wait_until(harness_cond_file_exists, exit_file, T));
         }
         harness_start_berthd();
         sync_berthd();
@@ -506,7 +487,7 @@ START_TEST(test_restart_bus_goes_away) {
 
         /* One exits while there is neither bus nor berthd. */
         go(waiter);
-        ck_assert(harness_wait_until(pid_gone, &waiting, T));
+        ck_assert(harness_wait_until(harness_cond_pid_gone, &waiting, T));
 
         harness_start_bus();
         watches_start(&w);
@@ -550,23 +531,8 @@ static void picture_done(Picture *p) {
         *p = (Picture) {};
 }
 
-/* As test-cycles.c: wait until berthd has no children and a steady fd count (within 10 s). */
 static void picture_take(Picture *p) {
-        unsigned fds = 0, same = 0;
-
-        for (unsigned i = 0; i < 1000 && same < 30; i++) {
-                unsigned zombies, n;
-
-                harness_process_bus();
-                n = harness_count_fds(harness->berthd_pid);
-                if (harness_count_children(harness->berthd_pid, &zombies) == 0 &&
-                    harness_count_shims() == 0 && n == fds)
-                        same++;
-                else
-                        same = 0;
-                fds = n;
-                usleep(10000);
-        }
+        harness_settle_berthd();
         p->fds = harness_count_fds(harness->berthd_pid);
         p->children = harness_count_children(harness->berthd_pid, &p->zombies);
         p->shims = harness_count_shims();
