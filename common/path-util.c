@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "atomic-file.h"
+#include "caller-path.h"
 #include "macro.h"
 #include "path-util.h"
 
@@ -145,7 +146,8 @@ int json_parse_object(const char *text, size_t size, json_object **ret, char **r
  * @ret_reason: on -EBADMSG, a description of the JSON problem (may be NULL)
  *
  * Return: 0, -EINVAL (not absolute), -ENOENT (missing bundle or config.json), -ENOTDIR, -EFBIG
- * (config.json larger than 4 MiB), -EBADMSG (config.json not a JSON object) or another errno.
+ * (config.json larger than 4 MiB), -EBADFD (config.json not a regular file), -EBADMSG (config.json
+ * not a JSON object) or another errno.
  */
 int bundle_validate(const char *bundle, json_object **ret_config, char **ret_reason) {
         _cleanup_close_ int dirfd = -EBADF;
@@ -167,7 +169,8 @@ int bundle_validate(const char *bundle, json_object **ret_config, char **ret_rea
         if (dirfd < 0)
                 return -errno;
 
-        r = read_full_file_at(dirfd, BUNDLE_CONFIG, BUNDLE_CONFIG_MAX, &text, &size);
+        /* A caller's file: a FIFO or a device there must not block or touch anything. */
+        r = read_regular_file_at(dirfd, BUNDLE_CONFIG, BUNDLE_CONFIG_MAX, &text, &size);
         if (r < 0)
                 return r;
 

@@ -11,7 +11,8 @@ bool path_is_absolute(const char *p);
 bool path_is_normalized(const char *p);
 
 /* Checks a bundle: absolute, a directory, holds config.json which is a JSON object.
- * Returns -EINVAL (not absolute), -ENOENT, -ENOTDIR, -EBADMSG (config.json not a JSON object).
+ * Returns -EINVAL (not absolute), -ENOENT, -ENOTDIR, -EFBIG, -EBADFD (config.json is not a regular
+ * file), -EBADMSG (config.json not a JSON object).
  * On -EBADMSG *ret_reason (if given) holds json-c's message. ret_config gets the parsed object. */
 int bundle_validate(const char *bundle, json_object **ret_config, char **ret_reason);
 int json_parse_object(const char *text, size_t size, json_object **ret, char **ret_reason);

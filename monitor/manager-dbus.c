@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "bus-error.h"
+#include "caller-path.h"
 #include "container.h"
 #include "fd-util.h"
 #include "log.h"
@@ -192,6 +193,7 @@ static int read_options(sd_bus_message *message, CreateOptions *o, sd_bus_error 
 
 static int check_options(Manager *m, CreateOptions *o, LogDriver *ret_driver, sd_bus_error *error) {
         LogDriver d = LOG_DRIVER_FILE;
+        int r;
 
         if (o->terminal)
                 return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED, "Terminal containers are not supported yet.");
@@ -209,12 +211,17 @@ static int check_options(Manager *m, CreateOptions *o, LogDriver *ret_driver, sd
                         return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED,
                                                  "Log driver 'journald' is not supported yet.");
         }
-        if (o->log_path && (!path_is_absolute(o->log_path) || !path_is_normalized(o->log_path)))
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
-                                         "LogPath '%s' is not a normalized absolute path.", o->log_path);
         if (o->log_path && d == LOG_DRIVER_NONE)
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
                                          "LogPath makes no sense with log driver 'none'.");
+        if (o->log_path) {
+                /* Only checked here (the shim opens it, with the same checks): no shim is spawned
+                 * for a path that would be refused. */
+                r = log_path_open(o->log_path, m->state_dir_fd, 0, NULL);
+                if (r < 0)
+                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT, "LogPath '%s' %s.",
+                                                 o->log_path, log_path_strerror(r));
+        }
         if (o->runtime && isempty(o->runtime))
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT, "Runtime must not be empty.");
         for (char **l = o->labels; l && *l; l++)
@@ -289,6 +296,12 @@ static int validate_bundle(const char *bundle, sd_bus_error *error) {
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE,
                                          "config.json in bundle '%s' is not a valid JSON object: %s", bundle,
                                          reason ?: "parse error");
+        case -EBADFD:
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE,
+                                         "config.json in bundle '%s' is not a regular file.", bundle);
+        case -EFBIG:
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE,
+                                         "config.json in bundle '%s' is too large.", bundle);
         default:
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE, "Bundle '%s' cannot be read: %s",
                                          bundle, strerror(-r));

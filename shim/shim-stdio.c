@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caller-path.h"
 #include "fd-util.h"
 #include "journal-send.h"
 #include "log.h"
@@ -187,11 +188,18 @@ int shim_stdio_setup(Shim *s) {
         }
 
         if (c->log_driver == LOG_DRIVER_FILE && c->log_path) {
-                /* The parent directory is berthd's to create. */
-                s->log_fd = open(c->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-                if (s->log_fd < 0)
-                        return log_container_errno(LOG_ERR, c->id, errno, "Failed to open log file '%s': %m",
-                                                   c->log_path);
+                _cleanup_close_ int state_root_fd = -EBADF;
+                int r;
+
+                /* berthd checked the path; check again, as it may have changed since. The parent
+                 * directory is berthd's to create. No log may land in the state directory. */
+                state_root_fd = openat(s->dir_fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (state_root_fd < 0)
+                        return log_container_errno(LOG_ERR, c->id, errno, "Failed to open the state directory: %m");
+                r = log_path_open(c->log_path, state_root_fd, LOG_PATH_CREATE, &s->log_fd);
+                if (r < 0)
+                        return log_container_errno(LOG_ERR, c->id, r, "Failed to open log file '%s', which %s.",
+                                                   c->log_path, log_path_strerror(r));
         }
 
         for (CriStream t = 0; t < _CRI_STREAM_MAX; t++) {

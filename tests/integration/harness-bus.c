@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "harness.h"
 #include "harness-private.h"
@@ -144,6 +145,30 @@ int harness_create_end(sd_bus_message *m, sd_bus_error *ret_error, char **ret_pa
         if (ret_path)
                 *ret_path = harness_xstrdup(path);
         return 0;
+}
+
+/**
+ * harness_assert_create_fails() - a CreateContainer that must fail with a named error, changing nothing
+ * @m: from harness_create_begin(), with its options; consumed
+ * @expected: the error name
+ * @must_contain: text the message must hold (case-insensitive), or NULL
+ */
+void harness_assert_create_fails(sd_bus_message *m, const char *expected, const char *must_contain) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        HarnessSnapshot snap = {};
+        int r;
+
+        harness_snapshot_take(&snap);
+        r = harness_create_end(m, &error, NULL);
+        ck_assert_msg(r < 0, "CreateContainer succeeded, expected %s", expected);
+        ck_assert_msg(error.name && streq(error.name, expected), "CreateContainer: expected %s, got %s (%s)",
+                      expected, error.name ?: "(none)", error.message ?: "");
+        ck_assert_msg(error.message && *error.message, "%s without a message", error.name);
+        if (must_contain)
+                ck_assert_msg(strcasestr(error.message, must_contain),
+                              "the message '%s' does not mention '%s'", error.message, must_contain);
+        harness_snapshot_assert_unchanged(&snap);
+        harness_snapshot_done(&snap);
 }
 
 /**

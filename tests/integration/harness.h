@@ -135,6 +135,11 @@ sd_bus_message *harness_async_reply(const HarnessAsync *a);
 HarnessAsync *harness_async_free(HarnessAsync *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(HarnessAsync *, harness_async_free);
 
+/* Sends a CreateContainer built with harness_create_begin()/harness_create_option() and asserts it
+ * fails with the error @expected, whose message mentions @must_contain (case-insensitive; NULL: any),
+ * and that it changed nothing (harness_snapshot_take()). */
+void harness_assert_create_fails(sd_bus_message *m, const char *expected, const char *must_contain);
+
 /* Helpers that assert success. */
 char *harness_create(const char *id, const char *bundle, bool start);
 void harness_start(const char *id);

@@ -203,38 +203,17 @@ START_TEST(test_errors_unknown_id) {
 }
 END_TEST
 
-static void assert_create_option_fails(const char *id, const char *bundle, const char *expected,
-                                       const char *must_contain, sd_bus_message *m) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        HarnessSnapshot snap = {};
-        int r;
-
-        harness_snapshot_take(&snap);
-        r = harness_create_end(m, &error, NULL);
-        ck_assert_msg(r < 0, "CreateContainer('%s') succeeded, expected %s", id, expected);
-        ck_assert_msg(error.name && streq(error.name, expected),
-                      "CreateContainer('%s'): expected %s, got %s (%s)", id, expected,
-                      error.name ?: "(none)", error.message ?: "");
-        ck_assert_msg(error.message && *error.message, "%s without a message", error.name);
-        if (must_contain)
-                ck_assert_msg(strcasestr(error.message, must_contain),
-                              "the message '%s' does not mention '%s'", error.message, must_contain);
-        harness_snapshot_assert_unchanged(&snap);
-        harness_snapshot_done(&snap);
-}
-
 START_TEST(test_errors_runtime_missing) {
         _cleanup_free_ char *bundle = start_bystander();
         sd_bus_message *m;
 
         m = harness_create_begin("rt", bundle);
         harness_create_option(m, "Runtime", "s", "berth-no-such-runtime");
-        assert_create_option_fails("rt", bundle, BERTH_ERROR_RUNTIME_FAILED, "berth-no-such-runtime", m);
+        harness_assert_create_fails(m, BERTH_ERROR_RUNTIME_FAILED, "berth-no-such-runtime");
 
         m = harness_create_begin("rt", bundle);
         harness_create_option(m, "Runtime", "s", "/nonexistent/berth-runtime");
-        assert_create_option_fails("rt", bundle, BERTH_ERROR_RUNTIME_FAILED, "/nonexistent/berth-runtime",
-                                   m);
+        harness_assert_create_fails(m, BERTH_ERROR_RUNTIME_FAILED, "/nonexistent/berth-runtime");
 }
 END_TEST
 
@@ -270,37 +249,37 @@ START_TEST(test_errors_option_types) {
 
         m = harness_create_begin("opt", bundle);
         harness_create_option(m, "Start", "s", "true");
-        assert_create_option_fails("opt", bundle, BERTH_ERROR_INVALID_ARGUMENT, "Start", m);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, "Start");
 
         m = harness_create_begin("opt", bundle);
         harness_create_option(m, "Labels", "as", 2, "a", "b");
-        assert_create_option_fails("opt", bundle, BERTH_ERROR_INVALID_ARGUMENT, "Labels", m);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, "Labels");
 
         m = harness_create_begin("opt", bundle);
         harness_create_option(m, "LogDriver", "s", "syslog-ng");
-        assert_create_option_fails("opt", bundle, BERTH_ERROR_INVALID_ARGUMENT, "syslog-ng", m);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, "syslog-ng");
 
         m = harness_create_begin("opt", bundle);
         harness_create_option(m, "LogDriver", "u", 1);
-        assert_create_option_fails("opt", bundle, BERTH_ERROR_INVALID_ARGUMENT, "LogDriver", m);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, "LogDriver");
 
         m = harness_create_begin("opt", bundle);
         harness_create_option(m, "Terminal", "s", "yes");
-        assert_create_option_fails("opt", bundle, BERTH_ERROR_INVALID_ARGUMENT, "Terminal", m);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, "Terminal");
 
         m = harness_create_begin("opt", bundle);
         harness_create_option(m, "LogPath", "s", "relative/file.log");
-        assert_create_option_fails("opt", bundle, BERTH_ERROR_INVALID_ARGUMENT, "LogPath", m);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, "LogPath");
 
         m = harness_create_begin("opt", bundle);
         harness_create_option(m, "Runtime", "b", 1);
-        assert_create_option_fails("opt", bundle, BERTH_ERROR_INVALID_ARGUMENT, "Runtime", m);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, "Runtime");
 
         /* A good option before a bad one must not half-apply. */
         m = harness_create_begin("opt", bundle);
         harness_create_option(m, "Start", "b", 1);
         harness_create_option(m, "LogMaxSize", "s", "1M");
-        assert_create_option_fails("opt", bundle, BERTH_ERROR_INVALID_ARGUMENT, "LogMaxSize", m);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, "LogMaxSize");
 }
 END_TEST
 

@@ -1,0 +1,146 @@
+/* Integration tests of berthd under attack (issue "Keep every promise under attack"): paths that
+ * point where they must not, files that block, clients that flood or vanish, deletes that race,
+ * errors that must keep their names. Each case failed before its fix. */
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* A running container, so that "changes nothing" is not trivially true. */
+static char *start_bystander(void) {
+        _cleanup_free_ char *bundle = harness_make_bundle("bystander", "sleep", "1000", NULL);
+        _cleanup_free_ char *path = harness_create("bystander", bundle, true);
+
+        return harness_make_bundle("good", "sh", "-c", "echo out", NULL);
+}
+
+static void assert_log_path_refused(const char *bundle, const char *log_path, const char *must_contain) {
+        sd_bus_message *m = harness_create_begin("evil", bundle);
+
+        harness_create_option(m, "LogPath", "s", log_path);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, must_contain);
+        ck_assert_uint_eq(harness_count_shims(), 1);
+}
+
+/* A LogPath through a symlink must not make root append the container's output to its target. */
+START_TEST(test_hostile_log_path_symlink) {
+        _cleanup_free_ char *bundle = start_bystander();
+        _cleanup_free_ char *victim = harness_xasprintf("%s/victim", harness->tmpdir),
+                *dir = harness_xasprintf("%s/attack", harness->tmpdir),
+                *link = harness_xasprintf("%s/attack/evil.log", harness->tmpdir),
+                *dirlink = harness_xasprintf("%s/attack-link", harness->tmpdir),
+                *through = harness_xasprintf("%s/attack-link/x.log", harness->tmpdir), *text = NULL;
+        size_t size;
+
+        harness_write_file(victim, "root's file\n", 12);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        ck_assert_int_eq(symlink(victim, link), 0);
+        assert_log_path_refused(bundle, link, "symlink");
+
+        ck_assert_int_eq(symlink(dir, dirlink), 0);
+        assert_log_path_refused(bundle, through, "symlink");
+        ck_assert(!harness_path_exists(through));
+
+        text = harness_read_file(victim, &size);
+        ck_assert_str_eq(text, "root's file\n");
+}
+END_TEST
+
+/* A LogPath in the state directory (another container's container.json) was written into, and the
+ * next berthd start then deleted that live container's state. */
+START_TEST(test_hostile_log_path_in_state_dir) {
+        _cleanup_free_ char *bundle = start_bystander();
+        _cleanup_free_ char *victim = harness_state_path("bystander", "container.json"),
+                *fresh = harness_state_path("bystander", "new.log"),
+                *top = harness_xasprintf("%s/top.log", harness->state_dir), *before = NULL, *after = NULL;
+        size_t size;
+
+        before = harness_read_file(victim, &size);
+        assert_log_path_refused(bundle, victim, "state directory");
+        assert_log_path_refused(bundle, fresh, "state directory");
+        assert_log_path_refused(bundle, top, "state directory");
+        after = harness_read_file(victim, &size);
+        ck_assert_str_eq(before, after);
+}
+END_TEST
+
+START_TEST(test_hostile_log_path_not_a_file) {
+        _cleanup_free_ char *bundle = start_bystander();
+        _cleanup_free_ char *fifo = harness_xasprintf("%s/fifo.log", harness->tmpdir),
+                *missing = harness_xasprintf("%s/no/such/dir/x.log", harness->tmpdir);
+
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        /* Opening a FIFO for writing would block the shim (or berthd) until a reader came. */
+        assert_log_path_refused(bundle, fifo, "regular file");
+        assert_log_path_refused(bundle, harness->tmpdir, "directory");
+        assert_log_path_refused(bundle, missing, "does not exist");
+        assert_log_path_refused(bundle, "/dev/null", "regular file");
+}
+END_TEST
+
+/* A good LogPath still works, and the file is created by the shim. */
+START_TEST(test_hostile_log_path_good) {
+        _cleanup_free_ char *bundle = start_bystander();
+        _cleanup_free_ char *log = harness_xasprintf("%s/own.log", harness->tmpdir), *path = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        HarnessCriLog cri = {};
+        sd_bus_message *m;
+
+        m = harness_create_begin("good", bundle);
+        harness_create_option(m, "LogPath", "s", log);
+        harness_create_option(m, "Start", "b", 1);
+        harness_assert_ok(harness_create_end(m, &error, &path), &error);
+        ck_assert_int_eq(harness_wait("good"), 0);
+        harness_cri_log_read(log, &cri);
+        ck_assert_str_eq(cri.streams[0], "out\n");
+        harness_cri_log_done(&cri);
+        harness_delete("good", false);
+        /* A log the caller named stays. */
+        ck_assert(harness_path_exists(log));
+}
+END_TEST
+
+/* A FIFO as config.json hung berthd in open() for good. */
+START_TEST(test_hostile_config_fifo) {
+        _cleanup_free_ char *good = start_bystander();
+        _cleanup_free_ char *bundle = harness_make_bundle("fifo", "true", NULL),
+                *cfg = harness_xasprintf("%s/config.json", bundle), *state = NULL;
+        sd_bus_message *m;
+
+        ck_assert_int_eq(unlink(cfg), 0);
+        ck_assert_int_eq(mkfifo(cfg, 0600), 0);
+        m = harness_create_begin("fifo", bundle);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_BUNDLE, "regular file");
+
+        ck_assert_int_eq(unlink(cfg), 0);
+        ck_assert_int_eq(symlink("/dev/zero", cfg), 0);
+        m = harness_create_begin("fifo", bundle);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_BUNDLE, "regular file");
+
+        /* berthd still serves. */
+        state = harness_get_string("bystander", "State");
+        ck_assert_str_eq(state, "running");
+}
+END_TEST
+
+static Suite *hostile_suite(void) {
+        Suite *s = suite_create("hostile");
+        TCase *tc;
+
+        tc = harness_tcase_new("paths");
+        tcase_add_test(tc, test_hostile_log_path_symlink);
+        tcase_add_test(tc, test_hostile_log_path_in_state_dir);
+        tcase_add_test(tc, test_hostile_log_path_not_a_file);
+        tcase_add_test(tc, test_hostile_log_path_good);
+        tcase_add_test(tc, test_hostile_config_fifo);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        return harness_run_suite(hostile_suite());
+}
