@@ -205,7 +205,8 @@ int method_container_delete(sd_bus_message *message, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         if (c->deleting)
-                return container_check_usable(c, error);
+                /* Concurrent deletes share one outcome: each caller learns it is gone. */
+                return container_delete(c, message, force);
         if (container_is_alive(c) && !force)
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE,
                                          "Container '%s' is %s; stop it first or delete with force.", c->id,

@@ -700,10 +700,7 @@ int container_start(Container *c, sd_bus_message *request) {
 static int on_deleted(sd_event_source *s, void *userdata) {
         Container *c = userdata;
 
-        if (c->delete_request) {
-                (void) sd_bus_reply_method_return(c->delete_request, NULL);
-                c->delete_request = sd_bus_message_unref(c->delete_request);
-        }
+        container_answer_deletes(c, NULL);
         container_remove(c);
         return 0;
 }
@@ -718,12 +715,11 @@ static int on_delete_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         if (e && !c->removed && c->shim_pidfd >= 0) {
                 c->deleting = false;
                 log_container(LOG_WARNING, c->id, "Deleting '%s' failed: %s", c->id, e->message);
-                return p->request ? sd_bus_reply_method_error(p->request, e) : 0;
+                container_answer_deletes(c, e);
+                return 0;
         }
 
         c->removed = !e;
-        if (p->request && !c->delete_request)
-                c->delete_request = sd_bus_message_ref(p->request);
         if (!c->removed)
                 return 0;       /* the shim died first: its pidfd finishes the work */
 
@@ -739,19 +735,19 @@ static int on_delete_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
 /**
  * container_delete() - delete a container through its shim; @request is answered once it is gone
  * @c: the container
- * @request: the client call to answer
+ * @request: the client call to answer; joins a delete already under way
  * @force: kill a running container first
  */
 int container_delete(Container *c, sd_bus_message *request, bool force) {
         int r;
 
-        c->deleting = true;
-        r = container_shim_call(c, request, "Delete", on_delete_reply, "b", force);
-        if (r < 0) {
-                c->deleting = false;
-                return r;
+        if (!c->deleting) {
+                r = container_shim_call(c, NULL, "Delete", on_delete_reply, "b", force);
+                if (r < 0)
+                        return r;
+                c->deleting = true;
         }
-        return 0;
+        return request ? container_add_delete_waiter(c, request) : 0;
 }
 
 /* A "runtime delete --force" berthd runs itself when a shim is gone. It runs in the background
@@ -952,11 +948,24 @@ void container_mark_lost(Container *c) {
         container_set_exited(c, &e, true);
 }
 
+/* The shim is dead, but what it sent before it died may still wait in its socket: the reply to
+ * Delete, an Exited signal. Dispatch all of it before drawing conclusions from the death. */
+static void container_drain_shim_bus(Container *c) {
+        int r;
+
+        if (!c->shim_bus)
+                return;
+        do
+                r = sd_bus_process(c->shim_bus, NULL);
+        while (r > 0 && c->shim_bus);
+}
+
 static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Container *c = userdata;
 
         c->shim_pidfd_source = sd_event_source_disable_unref(c->shim_pidfd_source);
         c->shim_pidfd = safe_close(c->shim_pidfd);
+        container_drain_shim_bus(c);
         c->state_slot = sd_bus_slot_unref(c->state_slot);
         c->shim_bus = sd_bus_flush_close_unref(c->shim_bus);
 
@@ -970,10 +979,7 @@ static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *us
                  * before, finish its work. */
                 if (!c->removed)
                         (void) container_delete_without_shim(c, NULL);
-                if (c->delete_request) {
-                        (void) sd_bus_reply_method_return(c->delete_request, NULL);
-                        c->delete_request = sd_bus_message_unref(c->delete_request);
-                }
+                container_answer_deletes(c, NULL);
                 container_remove(c);
                 return 0;
         }

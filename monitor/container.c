@@ -43,6 +43,23 @@ int container_new(Manager *m, const char *id, ContainerConfig *config, Container
         return 0;
 }
 
+static void waiter_free(Waiter **head, Waiter *w) {
+        LIST_REMOVE(waiters, *head, w);
+        sd_bus_message_unref(w->request);
+        free(w);
+}
+
+static int waiter_add(Waiter **head, sd_bus_message *request) {
+        Waiter *w;
+
+        w = calloc(1, sizeof(Waiter));
+        if (!w)
+                return -ENOMEM;
+        w->request = sd_bus_message_ref(request);
+        LIST_PREPEND(waiters, *head, w);
+        return 1;
+}
+
 static void container_fail_pending(Container *c) {
         bool shutdown = c->manager && c->manager->shutting_down;
 
@@ -72,15 +89,17 @@ static void container_fail_pending(Container *c) {
                         (void) sd_bus_reply_method_errorf(w->request, BERTH_ERROR_NO_SUCH_CONTAINER,
                                                           "Container '%s' was deleted before it exited.",
                                                           c->id);
-                LIST_REMOVE(waiters, c->waiters, w);
-                sd_bus_message_unref(w->request);
-                free(w);
+                waiter_free(&c->waiters, w);
         }
 
-        if (c->delete_request) {
-                (void) sd_bus_reply_method_errorf(c->delete_request, BERTH_ERROR_SHIM_FAILED,
-                                                  "Deleting container '%s' was aborted.", c->id);
-                c->delete_request = sd_bus_message_unref(c->delete_request);
+        LIST_FOREACH_SAFE(waiters, w, n, c->delete_waiters) {
+                if (shutdown)
+                        (void) sd_bus_reply_method_errorf(w->request, SD_BUS_ERROR_NO_REPLY,
+                                                          "berthd is stopping while deleting '%s'.", c->id);
+                else
+                        (void) sd_bus_reply_method_errorf(w->request, BERTH_ERROR_SHIM_FAILED,
+                                                          "Deleting container '%s' was aborted.", c->id);
+                waiter_free(&c->delete_waiters, w);
         }
 
         if (c->create_request) {
@@ -204,17 +223,37 @@ int container_export(Container *c, bool announce) {
  * @request: a Wait or WaitContainer call
  */
 int container_add_waiter(Container *c, sd_bus_message *request) {
-        Waiter *w;
-
         if (c->exited)
                 return sd_bus_reply_method_return(request, "i", c->exit.status);
+        return waiter_add(&c->waiters, request);
+}
 
-        w = calloc(1, sizeof(Waiter));
-        if (!w)
-                return -ENOMEM;
-        w->request = sd_bus_message_ref(request);
-        LIST_PREPEND(waiters, c->waiters, w);
-        return 1;
+/**
+ * container_add_delete_waiter() - answer @request when the delete under way finishes
+ * @c: the container, being deleted
+ * @request: a Delete or DeleteContainer call; concurrent ones share the outcome of one delete
+ */
+int container_add_delete_waiter(Container *c, sd_bus_message *request) {
+        return waiter_add(&c->delete_waiters, request);
+}
+
+/**
+ * container_answer_deletes() - answer every Delete call waiting on @c
+ * @c: the container
+ * @error: why the delete failed, or NULL when it succeeded
+ */
+void container_answer_deletes(Container *c, const sd_bus_error *error) {
+        LIST_FOREACH_SAFE(waiters, w, n, c->delete_waiters) {
+                int r;
+
+                if (error)
+                        r = sd_bus_reply_method_error(w->request, error);
+                else
+                        r = sd_bus_reply_method_return(w->request, NULL);
+                if (r < 0)
+                        log_container_errno(LOG_DEBUG, c->id, r, "Failed to answer a Delete, ignoring: %m");
+                waiter_free(&c->delete_waiters, w);
+        }
 }
 
 /**
@@ -305,9 +344,7 @@ void container_set_exited(Container *c, const ExitRecord *e, bool notify) {
                 r = sd_bus_reply_method_return(w->request, "i", e->status);
                 if (r < 0)
                         log_container_errno(LOG_DEBUG, c->id, r, "Failed to answer a waiter, ignoring: %m");
-                LIST_REMOVE(waiters, c->waiters, w);
-                sd_bus_message_unref(w->request);
-                free(w);
+                waiter_free(&c->waiters, w);
         }
 }
 

@@ -62,7 +62,6 @@ struct Container {
         bool create_cleaned;    /* the shim said ERROR: it removed its runtime state */
         sd_bus_message *create_request;
         bool start_after_create;
-        sd_bus_message *delete_request;
 
         bool exited;
         bool exit_signal_pending;
@@ -73,6 +72,7 @@ struct Container {
         LIST_FIELDS(Container, containers);
         PendingCall *calls;
         Waiter *waiters;
+        Waiter *delete_waiters;  /* Delete calls, all answered when the one delete finishes */
 };
 
 int container_new(Manager *m, const char *id, ContainerConfig *config, Container **ret);
@@ -84,6 +84,8 @@ int container_export(Container *c, bool announce);
 void container_send_changed(Container *c, const char *property, ...) __attribute__((sentinel));
 
 int container_add_waiter(Container *c, sd_bus_message *request);
+int container_add_delete_waiter(Container *c, sd_bus_message *request);
+void container_answer_deletes(Container *c, const sd_bus_error *error);
 void container_set_exited(Container *c, const ExitRecord *e, bool notify);
 void container_flush_exit_signal(Container *c);
 void container_set_started(Container *c, pid_t pid, uint64_t started_at);

@@ -127,6 +127,48 @@ START_TEST(test_hostile_config_fifo) {
 }
 END_TEST
 
+/* Forced deletes of many containers at once: each one succeeds and says so. Deletes that had
+ * succeeded were answered NoSuchContainer when the shim's exit was seen before its reply. */
+START_TEST(test_hostile_concurrent_deletes) {
+        _cleanup_free_ char *bundle = harness_make_bundle("sleeper", "sleep", "1000", NULL);
+        enum { N = 24 };
+        HarnessAsync *deletes[N][2] = {};
+        char *ids[N];
+        HarnessEntry *e = NULL;
+        size_t n;
+
+        for (size_t i = 0; i < N; i++) {
+                ids[i] = harness_xasprintf("del%zu", i);
+                free(harness_create(ids[i], bundle, i % 3 != 0));
+        }
+        /* Two clients' forced deletes of every container, all in flight together. */
+        for (size_t i = 0; i < N; i++)
+                for (size_t k = 0; k < 2; k++)
+                        deletes[i][k] = harness_call_async("DeleteContainer", "sb", ids[i], 1);
+        for (size_t i = 0; i < N; i++)
+                for (size_t k = 0; k < 2; k++) {
+                        const sd_bus_error *err;
+
+                        ck_assert(harness_async_wait(deletes[i][k], HARNESS_CALL_TIMEOUT_USEC));
+                        err = harness_async_error(deletes[i][k]);
+                        ck_assert_msg(!err, "DeleteContainer('%s') #%zu failed: %s (%s)", ids[i], k,
+                                      err ? err->name : "", err ? err->message : "");
+                        harness_async_free(deletes[i][k]);
+                }
+
+        n = harness_list(&e);
+        ck_assert_uint_eq(n, 0);
+        harness_entries_free(e, n);
+        for (size_t i = 0; i < N; i++) {
+                _cleanup_free_ char *dir = harness_state_path(ids[i], NULL);
+                ck_assert_msg(!harness_path_exists(dir), "state of '%s' left", ids[i]);
+                free(ids[i]);
+        }
+        harness_settle_berthd();
+        ck_assert_uint_eq(harness_count_shims(), 0);
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
         Suite *s = suite_create("hostile");
         TCase *tc;
@@ -137,6 +179,10 @@ static Suite *hostile_suite(void) {
         tcase_add_test(tc, test_hostile_log_path_not_a_file);
         tcase_add_test(tc, test_hostile_log_path_good);
         tcase_add_test(tc, test_hostile_config_fifo);
+        suite_add_tcase(s, tc);
+
+        tc = harness_tcase_new("races");
+        tcase_add_test(tc, test_hostile_concurrent_deletes);
         suite_add_tcase(s, tc);
         return s;
 }
