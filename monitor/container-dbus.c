@@ -206,7 +206,7 @@ int method_container_delete(sd_bus_message *message, void *userdata, sd_bus_erro
                 return r;
         if (c->deleting)
                 /* Concurrent deletes share one outcome: each caller learns it is gone. */
-                return container_delete(c, message, force);
+                return container_delete(c, message, force, error);
         if (container_is_alive(c) && !force)
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE,
                                          "Container '%s' is %s; stop it first or delete with force.", c->id,
@@ -221,7 +221,7 @@ int method_container_delete(sd_bus_message *message, void *userdata, sd_bus_erro
                 return 1;
         }
 
-        r = container_delete(c, message, force);
+        r = container_delete(c, message, force, error);
         if (r < 0)
                 return r;
         return 1;
@@ -296,10 +296,10 @@ int method_container_resume(sd_bus_message *message, void *userdata, sd_bus_erro
  * method_container_wait() - Wait() and WaitContainer(): reply with the exit status once stopped
  * @message: the call
  * @userdata: the container
- * @error: unused
+ * @error: set to LimitReached when the caller has too many calls waiting
  */
 int method_container_wait(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return container_add_waiter(userdata, message);
+        return container_add_waiter(userdata, message, error);
 }
 
 const sd_bus_vtable container_vtable[] = {

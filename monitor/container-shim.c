@@ -737,8 +737,9 @@ static int on_delete_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
  * @c: the container
  * @request: the client call to answer; joins a delete already under way
  * @force: kill a running container first
+ * @error: set to LimitReached when the caller has too many calls waiting
  */
-int container_delete(Container *c, sd_bus_message *request, bool force) {
+int container_delete(Container *c, sd_bus_message *request, bool force, sd_bus_error *error) {
         int r;
 
         if (!c->deleting) {
@@ -747,7 +748,7 @@ int container_delete(Container *c, sd_bus_message *request, bool force) {
                         return r;
                 c->deleting = true;
         }
-        return request ? container_add_delete_waiter(c, request) : 0;
+        return request ? container_add_delete_waiter(c, request, error) : 0;
 }
 
 /* A "runtime delete --force" berthd runs itself when a shim is gone. It runs in the background

@@ -43,23 +43,6 @@ int container_new(Manager *m, const char *id, ContainerConfig *config, Container
         return 0;
 }
 
-static void waiter_free(Waiter **head, Waiter *w) {
-        LIST_REMOVE(waiters, *head, w);
-        sd_bus_message_unref(w->request);
-        free(w);
-}
-
-static int waiter_add(Waiter **head, sd_bus_message *request) {
-        Waiter *w;
-
-        w = calloc(1, sizeof(Waiter));
-        if (!w)
-                return -ENOMEM;
-        w->request = sd_bus_message_ref(request);
-        LIST_PREPEND(waiters, *head, w);
-        return 1;
-}
-
 static void container_fail_pending(Container *c) {
         bool shutdown = c->manager && c->manager->shutting_down;
 
@@ -89,7 +72,7 @@ static void container_fail_pending(Container *c) {
                         (void) sd_bus_reply_method_errorf(w->request, BERTH_ERROR_NO_SUCH_CONTAINER,
                                                           "Container '%s' was deleted before it exited.",
                                                           c->id);
-                waiter_free(&c->waiters, w);
+                waiter_free(w);
         }
 
         LIST_FOREACH_SAFE(waiters, w, n, c->delete_waiters) {
@@ -99,7 +82,7 @@ static void container_fail_pending(Container *c) {
                 else
                         (void) sd_bus_reply_method_errorf(w->request, BERTH_ERROR_SHIM_FAILED,
                                                           "Deleting container '%s' was aborted.", c->id);
-                waiter_free(&c->delete_waiters, w);
+                waiter_free(w);
         }
 
         if (c->create_request) {
@@ -221,20 +204,22 @@ int container_export(Container *c, bool announce) {
  * container_add_waiter() - reply to @request with the exit status once the container has stopped
  * @c: the container
  * @request: a Wait or WaitContainer call
+ * @error: set to LimitReached when the caller has too many calls waiting
  */
-int container_add_waiter(Container *c, sd_bus_message *request) {
+int container_add_waiter(Container *c, sd_bus_message *request, sd_bus_error *error) {
         if (c->exited)
                 return sd_bus_reply_method_return(request, "i", c->exit.status);
-        return waiter_add(&c->waiters, request);
+        return waiter_add(c->manager, &c->waiters, request, error);
 }
 
 /**
  * container_add_delete_waiter() - answer @request when the delete under way finishes
  * @c: the container, being deleted
  * @request: a Delete or DeleteContainer call; concurrent ones share the outcome of one delete
+ * @error: set to LimitReached when the caller has too many calls waiting
  */
-int container_add_delete_waiter(Container *c, sd_bus_message *request) {
-        return waiter_add(&c->delete_waiters, request);
+int container_add_delete_waiter(Container *c, sd_bus_message *request, sd_bus_error *error) {
+        return waiter_add(c->manager, &c->delete_waiters, request, error);
 }
 
 /**
@@ -252,7 +237,7 @@ void container_answer_deletes(Container *c, const sd_bus_error *error) {
                         r = sd_bus_reply_method_return(w->request, NULL);
                 if (r < 0)
                         log_container_errno(LOG_DEBUG, c->id, r, "Failed to answer a Delete, ignoring: %m");
-                waiter_free(&c->delete_waiters, w);
+                waiter_free(w);
         }
 }
 
@@ -344,7 +329,7 @@ void container_set_exited(Container *c, const ExitRecord *e, bool notify) {
                 r = sd_bus_reply_method_return(w->request, "i", e->status);
                 if (r < 0)
                         log_container_errno(LOG_DEBUG, c->id, r, "Failed to answer a waiter, ignoring: %m");
-                waiter_free(&c->waiters, w);
+                waiter_free(w);
         }
 }
 

@@ -11,6 +11,7 @@
 #include "json-state.h"
 #include "macro.h"
 #include "shim-protocol.h"
+#include "waiter.h"
 
 #define CONTAINER_OBJECT_PREFIX "/org/berth/Monitor1/container"
 #define CONTAINER_INTERFACE "org.berth.Container1"
@@ -24,10 +25,6 @@ struct PendingCall {
         LIST_FIELDS(PendingCall, calls);
 };
 
-typedef struct Waiter {
-        sd_bus_message *request;
-        LIST_FIELDS(struct Waiter, waiters);
-} Waiter;
 
 struct Container {
         Manager *manager;
@@ -83,8 +80,8 @@ bool container_is_alive(const Container *c);
 int container_export(Container *c, bool announce);
 void container_send_changed(Container *c, const char *property, ...) __attribute__((sentinel));
 
-int container_add_waiter(Container *c, sd_bus_message *request);
-int container_add_delete_waiter(Container *c, sd_bus_message *request);
+int container_add_waiter(Container *c, sd_bus_message *request, sd_bus_error *error);
+int container_add_delete_waiter(Container *c, sd_bus_message *request, sd_bus_error *error);
 void container_answer_deletes(Container *c, const sd_bus_error *error);
 void container_set_exited(Container *c, const ExitRecord *e, bool notify);
 void container_flush_exit_signal(Container *c);
@@ -100,7 +97,7 @@ int container_sync_state(Container *c);
 int container_shim_call(Container *c, sd_bus_message *request, const char *member,
                         sd_bus_message_handler_t done, const char *types, ...);
 int container_start(Container *c, sd_bus_message *request);
-int container_delete(Container *c, sd_bus_message *request, bool force);
+int container_delete(Container *c, sd_bus_message *request, bool force, sd_bus_error *error);
 void container_shim_lost(Container *c);
 void container_mark_lost(Container *c);
 int container_delete_without_shim(Container *c, sd_bus_message *request);

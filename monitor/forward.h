@@ -5,3 +5,5 @@ typedef struct Manager Manager;
 typedef struct Container Container;
 typedef struct PendingCall PendingCall;
 typedef struct RuntimeCleanup RuntimeCleanup;
+typedef struct Waiter Waiter;
+typedef struct WaitClient WaitClient;

@@ -18,6 +18,7 @@
 #include "manager.h"
 #include "path-util.h"
 #include "shim-protocol.h"
+#include "waiter.h"
 
 /**
  * manager_new() - allocate a manager with its event loop
@@ -56,6 +57,8 @@ Manager *manager_free(Manager *m) {
                 container_free(m->containers);
         while (m->cleanups)
                 runtime_cleanup_free(m->cleanups);
+        while (m->wait_clients)
+                wait_client_free(m->wait_clients);
 
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);

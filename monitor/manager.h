@@ -40,6 +40,7 @@ struct Manager {
         bool ready;             /* owns its name: signals may go out */
         Container *containers;
         RuntimeCleanup *cleanups;   /* background runtime deletes */
+        WaitClient *wait_clients;   /* bus peers with calls waiting (waiter.c) */
         bool shutting_down;
         unsigned n_containers;  /* exported ones */
 };

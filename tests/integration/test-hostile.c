@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -169,6 +170,108 @@ START_TEST(test_hostile_concurrent_deletes) {
 }
 END_TEST
 
+static unsigned long rss_kib(pid_t pid) {
+        _cleanup_free_ char *path = harness_xasprintf("/proc/%d/status", (int) pid), *text = NULL;
+        const char *p;
+        size_t size;
+
+        text = harness_read_file(path, &size);
+        p = strstr(text, "VmRSS:");
+        ck_assert_ptr_nonnull(p);
+        return strtoul(p + strlen("VmRSS:"), NULL, 10);
+}
+
+static sd_bus *client_connect(void) {
+        sd_bus *bus = NULL;
+
+        ck_assert_int_ge(sd_bus_new(&bus), 0);
+        ck_assert_int_ge(sd_bus_set_address(bus, harness->bus_address), 0);
+        ck_assert_int_ge(sd_bus_set_bus_client(bus, 1), 0);
+        ck_assert_int_ge(sd_bus_start(bus), 0);
+        return bus;
+}
+
+static int on_wait_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        unsigned *limited = userdata;
+
+        if (sd_bus_message_is_method_error(m, BERTH_ERROR_LIMIT_REACHED))
+                (*limited)++;
+        return 0;
+}
+
+/* Queues n WaitContainer calls on bus without waiting for their replies; LimitReached answers are
+ * counted in *limited. */
+static void queue_waits(sd_bus *bus, const char *id, unsigned n, unsigned *limited) {
+        for (unsigned i = 0; i < n; i++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                ck_assert_int_ge(sd_bus_message_new_method_call(bus, &m, BERTH_BUS_NAME, BERTH_MANAGER_PATH,
+                                                                BERTH_MANAGER_INTERFACE, "WaitContainer"), 0);
+                ck_assert_int_ge(sd_bus_message_append(m, "s", id), 0);
+                ck_assert_int_ge(sd_bus_call_async(bus, NULL, m, on_wait_reply, limited, UINT64_MAX), 0);
+                if (i % 256 == 255)
+                        ck_assert_int_ge(sd_bus_flush(bus), 0);
+        }
+        ck_assert_int_ge(sd_bus_flush(bus), 0);
+}
+
+/* A client may keep only so many calls waiting: the rest get LimitReached. */
+START_TEST(test_hostile_waiters_capped) {
+        _cleanup_free_ char *bundle = start_bystander();
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = client_connect();
+        uint64_t deadline = harness_now_usec() + HARNESS_SIGNAL_TIMEOUT_USEC;
+        unsigned limited = 0;
+
+        queue_waits(bus, "bystander", 4096 + 50, &limited);
+        /* Only the refused calls are answered now. */
+        while (limited < 50 && harness_now_usec() < deadline) {
+                int r = sd_bus_process(bus, NULL);
+
+                ck_assert_int_ge(r, 0);
+                if (r == 0)
+                        (void) sd_bus_wait(bus, 100 * USEC_PER_MSEC);
+        }
+        ck_assert_uint_eq(limited, 50);
+}
+END_TEST
+
+/* Clients that queue WaitContainer calls and leave the bus took berthd's memory with them: 128k
+ * waiters grew it from 3.4 to 140 MB. Waiters of a client that left must go. */
+START_TEST(test_hostile_waiters_of_gone_clients) {
+        _cleanup_free_ char *bundle = start_bystander();
+        pid_t berthd = harness_berthd_pid();
+        unsigned long before = 0, after;
+        unsigned limited = 0;
+        _cleanup_free_ char *state = NULL;
+
+        /* One round first, so that the allocator's pools exist before measuring. */
+        for (unsigned round = 0; round < 31; round++) {
+                sd_bus *bus = client_connect();
+
+                queue_waits(bus, "bystander", 4096, &limited);
+                /* The last call is answered after all others: berthd has them all then. */
+                ck_assert_int_ge(sd_bus_call_method(bus, BERTH_BUS_NAME, BERTH_MANAGER_PATH,
+                                                    "org.freedesktop.DBus.Peer", "Ping", NULL, NULL, NULL), 0);
+                sd_bus_flush_close_unref(bus);
+                if (round == 0) {
+                        harness_settle_berthd();
+                        before = rss_kib(berthd);
+                }
+        }
+        harness_settle_berthd();
+        after = rss_kib(berthd);
+        ck_assert_uint_eq(limited, 0);
+        ck_assert_msg(after < before + 16 * 1024, "berthd grew from %lu to %lu KiB over 120k waiters of gone clients",
+                      before, after);
+
+        /* The exit has nobody left to answer, and berthd serves on. */
+        harness_kill("bystander", SIGKILL);
+        ck_assert_int_eq(harness_wait("bystander"), 137);
+        state = harness_get_string("bystander", "State");
+        ck_assert_str_eq(state, "stopped");
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
         Suite *s = suite_create("hostile");
         TCase *tc;
@@ -183,6 +286,11 @@ static Suite *hostile_suite(void) {
 
         tc = harness_tcase_new("races");
         tcase_add_test(tc, test_hostile_concurrent_deletes);
+        suite_add_tcase(s, tc);
+
+        tc = harness_tcase_new("clients");
+        tcase_add_test(tc, test_hostile_waiters_capped);
+        tcase_add_test(tc, test_hostile_waiters_of_gone_clients);
         suite_add_tcase(s, tc);
         return s;
 }
