@@ -417,7 +417,7 @@ int container_config_from_json(const char *text, ContainerConfig **ret) {
  * @dirfd: the container's state directory
  * @c: the config
  *
- * Return: 0 or a negative errno.
+ * Return: 0, -EFBIG when it would be larger than container_config_load() accepts, or a negative errno.
  */
 int container_config_save(int dirfd, const ContainerConfig *c) {
         _cleanup_free_ char *text = NULL;
@@ -426,6 +426,9 @@ int container_config_save(int dirfd, const ContainerConfig *c) {
         r = container_config_to_json(c, &text);
         if (r < 0)
                 return r;
+        /* What container_config_load() would refuse must not be written. */
+        if (strlen(text) > CONFIG_FILE_MAX)
+                return -EFBIG;
         /* Like the processes it describes, it need not survive an OS crash: no fsync. */
         return save_text(dirfd, STATE_FILE_CONFIG, text, 0600, ATOMIC_FILE_NO_SYNC);
 }

@@ -303,6 +303,8 @@ static int validate_bundle(const char *bundle, sd_bus_error *error) {
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE,
                                          "config.json in bundle '%s' is too large.", bundle);
         default:
+                if (errno_is_resource(r))
+                        return bus_error_set_limit(error, r, "Cannot read bundle '%s'", bundle);
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE, "Bundle '%s' cannot be read: %s",
                                          bundle, strerror(-r));
         }
@@ -322,6 +324,9 @@ static int make_container_dir(Manager *m, Container *c, sd_bus_error *error) {
                 return log_error_errno(errno, "Failed to open state directory of '%s': %m", c->id);
 
         r = container_config_save(c->dir_fd, c->config);
+        if (r == -EFBIG)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                                         "The options of '%s' are too large (labels, runtime arguments).", c->id);
         if (r < 0)
                 return log_error_errno(r, "Failed to write container.json of '%s': %m", c->id);
 
@@ -381,6 +386,8 @@ static int method_create_container(sd_bus_message *message, void *userdata, sd_b
                 if (c->dir_fd >= 0)
                         (void) container_remove_state(c);
                 container_free(c);
+                if (!sd_bus_error_is_set(error))
+                        r = bus_error_set_limit(error, r, "Cannot create container '%s'", id);
                 return r;
         }
 
@@ -528,3 +535,50 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS("ContainerOOM", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_VTABLE_END
 };
+
+static const char *vtable_method_signature(const sd_bus_vtable *v, const char *member) {
+        for (; v->type != _SD_BUS_VTABLE_END; v++)
+                if (v->type == _SD_BUS_VTABLE_METHOD && streq(v->x.method.member, member))
+                        return v->x.method.signature ?: "";
+        return NULL;
+}
+
+/**
+ * manager_signature_filter() - answer calls of our methods with wrong arguments with InvalidArgument
+ * @message: any incoming message
+ * @userdata: the manager
+ * @ret_error: unused
+ *
+ * sd-bus itself would answer org.freedesktop.DBus.Error.InvalidArgs; berth promises its own names.
+ * The vtables are the one definition of every signature.
+ *
+ * Return: 1 when the call was answered here, else 0.
+ */
+int manager_signature_filter(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        const char *path, *interface, *member, *signature, *expected = NULL;
+        int r;
+
+        if (!sd_bus_message_is_method_call(message, NULL, NULL))
+                return 0;
+        path = sd_bus_message_get_path(message);
+        interface = sd_bus_message_get_interface(message);
+        member = sd_bus_message_get_member(message);
+        if (!path || !member)
+                return 0;
+
+        if (streq(path, MANAGER_OBJECT_PATH) && (!interface || streq(interface, MANAGER_INTERFACE)))
+                expected = vtable_method_signature(manager_vtable, member);
+        else if (strneq(path, CONTAINER_OBJECT_PREFIX "/", strlen(CONTAINER_OBJECT_PREFIX "/")) &&
+                 (!interface || streq(interface, CONTAINER_INTERFACE)))
+                expected = vtable_method_signature(container_vtable, member);
+        if (!expected)
+                return 0;
+
+        signature = sd_bus_message_get_signature(message, true);
+        if (streq(signature ?: "", expected))
+                return 0;
+
+        r = sd_bus_reply_method_errorf(message, BERTH_ERROR_INVALID_ARGUMENT,
+                                       "%s takes the arguments (%s), not (%s).", member, expected, signature ?: "");
+        return r < 0 ? r : 1;
+}

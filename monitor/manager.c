@@ -220,6 +220,10 @@ static int manager_connect_bus(Manager *m) {
 static int manager_add_objects(Manager *m) {
         int r;
 
+        r = sd_bus_add_filter(m->bus, NULL, manager_signature_filter, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the signature filter: %m");
+
         r = sd_bus_add_object_vtable(m->bus, NULL, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add manager object: %m");

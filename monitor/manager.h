@@ -58,3 +58,4 @@ int manager_check_caller(Manager *m, sd_bus_message *message, sd_bus_error *erro
 /* manager-dbus.c */
 extern const sd_bus_vtable manager_vtable[];
 int manager_get_container_or_error(Manager *m, const char *id, Container **ret, sd_bus_error *error);
+int manager_signature_filter(sd_bus_message *message, void *userdata, sd_bus_error *ret_error);

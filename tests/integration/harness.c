@@ -24,6 +24,7 @@
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <sys/pidfd.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -608,7 +609,8 @@ static void guardian_add(GuardianPid *pids, size_t *n, pid_t pid, bool bus) {
 
 _noreturn_ static void guardian_main(Harness *h, int rfd) {
         GuardianPid pids[GUARDIAN_MAX_PIDS];
-        size_t n_pids = 0;
+        char *mounts[HARNESS_MOUNTS_MAX];
+        size_t n_pids = 0, n_mounts = 0;
         _cleanup_fclose_ FILE *f = NULL;
         char *line = NULL;
         size_t line_size = 0;
@@ -636,6 +638,10 @@ _noreturn_ static void guardian_main(Harness *h, int rfd) {
                         guardian_add(pids, &n_pids, pid, false);
                 else if (sscanf(line, "bus %d", &pid) == 1)
                         guardian_add(pids, &n_pids, pid, true);
+                else if (strneq(line, "mount ", 6) && n_mounts < HARNESS_MOUNTS_MAX) {
+                        line[strcspn(line, "\n")] = 0;
+                        mounts[n_mounts++] = strdup(line + 6);
+                }
         }
         free(line);
         if (done)
@@ -654,6 +660,9 @@ _noreturn_ static void guardian_main(Harness *h, int rfd) {
         for (size_t i = n_pids; i > 0; i--)
                 if (pids[i - 1].bus)
                         kill_and_wait(pids[i - 1].pidfd, pids[i - 1].pid, SIGKILL);
+        for (size_t i = n_mounts; i > 0; i--)
+                if (mounts[i - 1])
+                        (void) umount2(mounts[i - 1], MNT_DETACH);
         rm_rf(h->tmpdir);
         _exit(0);
 }
@@ -1039,6 +1048,12 @@ void harness_teardown(void) {
         cleanup_leftovers(h->state_dir, h->runtime_root, "harness teardown");
         (void) stop_child(h->dbus_pid);
         h->dbus_pid = 0;
+        for (unsigned i = h->n_mounts; i > 0; i--) {
+                if (umount2(h->mounts[i - 1], MNT_DETACH) < 0)
+                        fprintf(stderr, "harness teardown: cannot unmount '%s': %m\n", h->mounts[i - 1]);
+                free(h->mounts[i - 1]);
+        }
+        h->n_mounts = 0;
 
         h->notify_fd = safe_close(h->notify_fd);
         guardian_tell(h, "done\n");
@@ -1713,4 +1728,46 @@ void harness_snapshot_done(HarnessSnapshot *s) {
         free(s->logs);
         free(s->runc);
         *s = (HarnessSnapshot) {};
+}
+
+/* ---- full disks ------------------------------------------------------------------------------ */
+
+/**
+ * harness_mount_tmpfs() - mounts a small tmpfs for a test of a full disk
+ * @path: where (made if missing)
+ * @size_kib: its size
+ */
+void harness_mount_tmpfs(const char *path, unsigned size_kib) {
+        Harness *h = harness;
+        _cleanup_free_ char *options = harness_xasprintf("size=%uk,mode=0755", size_kib);
+
+        ck_assert_uint_lt(h->n_mounts, HARNESS_MOUNTS_MAX);
+        if (mkdir(path, 0755) < 0)
+                ck_assert_int_eq(errno, EEXIST);
+        ck_assert_msg(mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options) >= 0,
+                      "cannot mount a tmpfs on '%s': %m", path);
+        h->mounts[h->n_mounts++] = harness_xasprintf("%s", path);
+        guardian_tell(h, "mount %s\n", path);
+}
+
+/**
+ * harness_fill_fs() - fills the file system of @dir until it is full
+ * @dir: a directory on it; the filler is a file "filler" in it
+ */
+void harness_fill_fs(const char *dir) {
+        _cleanup_free_ char *path = harness_xasprintf("%s/filler", dir);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        char block[4096] = {};
+
+        ck_assert_int_ge(fd, 0);
+        for (;;) {
+                ssize_t n = write(fd, block, sizeof(block));
+                if (n < 0) {
+                        ck_assert_int_eq(errno, ENOSPC);
+                        break;
+                }
+        }
+        /* The last few bytes of a partly used page, too. */
+        while (write(fd, block, 1) == 1)
+                ;
 }

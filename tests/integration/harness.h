@@ -30,6 +30,9 @@
 /* How long a test waits for a signal that must come. */
 #define HARNESS_SIGNAL_TIMEOUT_USEC (30 * USEC_PER_SEC)
 
+/* How many tmpfs a test may mount with harness_mount_tmpfs(). */
+#define HARNESS_MOUNTS_MAX 4
+
 typedef struct Harness {
         char *tmpdir;           /* everything below lives here */
         char *state_dir;        /* berthd --state-dir */
@@ -46,6 +49,8 @@ typedef struct Harness {
         int guardian_fd;        /* write end of the guardian's pipe */
         int notify_fd;          /* berthd's NOTIFY_SOCKET, bound by us */
         char *notify_socket;
+        char *mounts[HARNESS_MOUNTS_MAX];   /* tmpfs mounted by harness_mount_tmpfs() */
+        unsigned n_mounts;
         sd_bus *bus;
 } Harness;
 
@@ -85,6 +90,12 @@ int harness_wait_berthd_exit(uint64_t timeout_usec);
  * dbus-daemon on a new socket and connects the client to it. berthd is not restarted. */
 void harness_stop_bus(void);
 void harness_start_bus(void);
+
+/* Mounts a tmpfs of size_kib KiB on path (made if missing), for tests of full disks; teardown and
+ * the guardian detach it again. */
+void harness_mount_tmpfs(const char *path, unsigned size_kib);
+/* Fills the file system holding dir until writes fail with ENOSPC (a file "filler" in dir). */
+void harness_fill_fs(const char *dir);
 
 /* CLOCK_MONOTONIC in µs. */
 uint64_t harness_now_usec(void);

@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -272,6 +274,100 @@ START_TEST(test_hostile_waiters_of_gone_clients) {
 }
 END_TEST
 
+static void assert_call_error(const char *path, const char *interface, const char *member, const char *expected,
+                              const char *types, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        ck_assert_int_ge(sd_bus_message_new_method_call(harness->bus, &m, BERTH_BUS_NAME, path, interface, member),
+                         0);
+        va_start(ap, types);
+        ck_assert_int_ge(sd_bus_message_appendv(m, types, ap), 0);
+        va_end(ap);
+        r = sd_bus_call(harness->bus, m, HARNESS_CALL_TIMEOUT_USEC, &error, NULL);
+        ck_assert_msg(r < 0 && error.name && streq(error.name, expected), "%s(%s): expected %s, got %s (%s)",
+                      member, types, expected, error.name ?: "success", error.message ?: "");
+}
+
+/* Calls with the wrong signature got sd-bus's own InvalidArgs, not a berth error. */
+START_TEST(test_hostile_wrong_signatures) {
+        _cleanup_free_ char *bundle = start_bystander(), *path = harness_container_path("bystander");
+        HarnessSnapshot snap = {};
+
+        harness_snapshot_take(&snap);
+        assert_call_error(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, "CreateContainer",
+                          BERTH_ERROR_INVALID_ARGUMENT, "s", "x");
+        assert_call_error(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, "CreateContainer",
+                          BERTH_ERROR_INVALID_ARGUMENT, "ssa{ss}", "x", bundle, 0);
+        assert_call_error(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, "WaitContainer",
+                          BERTH_ERROR_INVALID_ARGUMENT, "i", 1);
+        assert_call_error(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, "KillContainer",
+                          BERTH_ERROR_INVALID_ARGUMENT, "si", "bystander", 9);
+        assert_call_error(BERTH_MANAGER_PATH, BERTH_MANAGER_INTERFACE, "ListContainers",
+                          BERTH_ERROR_INVALID_ARGUMENT, "s", "all");
+        assert_call_error(path, BERTH_CONTAINER_INTERFACE, "Kill", BERTH_ERROR_INVALID_ARGUMENT, "s", "KILL");
+        assert_call_error(path, BERTH_CONTAINER_INTERFACE, "Delete", BERTH_ERROR_INVALID_ARGUMENT, "");
+        harness_snapshot_assert_unchanged(&snap);
+        harness_snapshot_done(&snap);
+}
+END_TEST
+
+/* Options that would make container.json larger than the shim reads got ShimFailed after a shim
+ * was spawned; they are refused before. */
+START_TEST(test_hostile_oversized_options) {
+        _cleanup_free_ char *bundle = start_bystander();
+        _cleanup_free_ char *big = malloc(600 * 1024);
+        sd_bus_message *m;
+
+        ck_assert_ptr_nonnull(big);
+        memset(big, 'x', 600 * 1024 - 1);
+        big[600 * 1024 - 1] = 0;
+        m = harness_create_begin("big", bundle);
+        harness_create_option(m, "Labels", "a{ss}", 2, "a", big, "b", big);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, "too large");
+        ck_assert_uint_eq(harness_count_shims(), 1);
+}
+END_TEST
+
+/* Out of fds, berthd answered InvalidBundle ("cannot be read: Too many open files"). */
+START_TEST(test_hostile_out_of_fds) {
+        _cleanup_free_ char *bundle = start_bystander();
+        pid_t berthd = harness_berthd_pid();
+        struct rlimit old, tight;
+        sd_bus_message *m;
+
+        ck_assert_int_eq(prlimit(berthd, RLIMIT_NOFILE, NULL, &old), 0);
+        tight = (struct rlimit) { .rlim_cur = harness_count_fds(berthd), .rlim_max = old.rlim_max };
+        ck_assert_int_eq(prlimit(berthd, RLIMIT_NOFILE, &tight, NULL), 0);
+        m = harness_create_begin("nofd", bundle);
+        harness_assert_create_fails(m, BERTH_ERROR_LIMIT_REACHED, "open files");
+        ck_assert_int_eq(prlimit(berthd, RLIMIT_NOFILE, &old, NULL), 0);
+
+        free(harness_create("nofd", bundle, true));
+        ck_assert_int_eq(harness_wait("nofd"), 0);
+}
+END_TEST
+
+/* A full state directory gave org.freedesktop.DBus.Error... System.Error.ENOSPC. */
+START_TEST(test_hostile_state_dir_full) {
+        _cleanup_free_ char *bundle = harness_make_bundle("good", "true", NULL), *state = NULL;
+        sd_bus_message *m;
+
+        harness_stop_berthd();
+        harness_mount_tmpfs(harness->state_dir, 256);
+        harness_start_berthd();
+        /* runc makes its root when the snapshot lists it: before the disk is full. */
+        ck_assert_int_eq(mkdir(harness->runtime_root, 0700), 0);
+        harness_fill_fs(harness->state_dir);
+
+        m = harness_create_begin("full", bundle);
+        harness_assert_create_fails(m, BERTH_ERROR_LIMIT_REACHED, "space");
+        ck_assert_uint_eq(harness_count_shims(), 0);
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
         Suite *s = suite_create("hostile");
         TCase *tc;
@@ -286,6 +382,13 @@ static Suite *hostile_suite(void) {
 
         tc = harness_tcase_new("races");
         tcase_add_test(tc, test_hostile_concurrent_deletes);
+        suite_add_tcase(s, tc);
+
+        tc = harness_tcase_new("errors");
+        tcase_add_test(tc, test_hostile_wrong_signatures);
+        tcase_add_test(tc, test_hostile_oversized_options);
+        tcase_add_test(tc, test_hostile_out_of_fds);
+        tcase_add_test(tc, test_hostile_state_dir_full);
         suite_add_tcase(s, tc);
 
         tc = harness_tcase_new("clients");
