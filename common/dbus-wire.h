@@ -1,8 +1,11 @@
-/* The D-Bus wire protocol, as much as a peer-to-peer server with a handful of methods needs:
- * the server side of the EXTERNAL authentication, message parsing (both byte orders, every
- * header field, unknown ones skipped), and marshalling of replies, errors and signals whose
- * bodies hold basic types only. berth-shim speaks it on its control socket, so that berthd's
- * sd-bus client is served without linking libsystemd into every shim (docs/shim-protocol.md). */
+/* The D-Bus wire protocol, as much as a peer-to-peer server needs, in three files:
+ * - dbus-wire.c: buffers, signatures, message parsing (both byte orders, every header field,
+ *   unknown ones skipped) and reading bodies of any type, containers through iterators;
+ * - dbus-wire-write.c: building messages of any type, unix fds ('h') included;
+ * - dbus-wire-conn.c: the server side of the EXTERNAL authentication.
+ * berth-shim speaks it on its control socket, so that berthd's sd-bus client is served without
+ * linking libsystemd into every shim (docs/shim-protocol.md). Nothing allocates per message beyond
+ * the growth of the buffers; fds are kept in small fixed arrays. */
 #pragma once
 
 #include <stdarg.h>
@@ -23,6 +26,13 @@
 /* The fixed part of every message header. */
 #define DBUS_HEADER_FIXED_SIZE 16
 
+/* The most fds a connection holds in each direction (so also the most one message may carry):
+ * the system bus's default per message, far above what a control socket needs. */
+#define DBUS_FDS_MAX 16
+
+/* How deep containers may nest in a message we build (the body counts as one level). */
+#define DBUS_WRITER_DEPTH_MAX 16
+
 #define DBUS_ERROR_UNKNOWN_METHOD    "org.freedesktop.DBus.Error.UnknownMethod"
 #define DBUS_ERROR_UNKNOWN_OBJECT    "org.freedesktop.DBus.Error.UnknownObject"
 #define DBUS_ERROR_UNKNOWN_INTERFACE "org.freedesktop.DBus.Error.UnknownInterface"
@@ -40,6 +50,11 @@ int dbus_buffer_append(DbusBuffer *b, const void *p, size_t size);
 void dbus_buffer_consume(DbusBuffer *b, size_t size);
 void dbus_buffer_done(DbusBuffer *b);
 
+bool dbus_signature_is_valid(const char *s);
+bool dbus_object_path_is_valid(const char *p);
+
+/* --- reading --------------------------------------------------------------------------------- */
+
 /* A parsed message; its strings and body point into the buffer it was parsed from. */
 typedef struct DbusMessage {
         uint8_t type;
@@ -47,7 +62,7 @@ typedef struct DbusMessage {
         bool swapped;                   /* sent in the other byte order than ours */
         uint32_t serial;
         uint32_t reply_serial;          /* 0 if absent */
-        uint32_t unix_fds;
+        uint32_t unix_fds;              /* the UNIX_FDS header field; 'h' values index below it */
         const char *path;               /* NULL when absent */
         const char *interface;
         const char *member;
@@ -57,13 +72,31 @@ typedef struct DbusMessage {
         const char *signature;          /* "" when absent */
         const uint8_t *body;
         uint32_t body_size;
+        int *fds;                       /* its unix_fds fds, NULL if none are attached */
 } DbusMessage;
 
 int dbus_message_parse(const uint8_t *data, size_t size, size_t max_size, DbusMessage *ret,
                        size_t *ret_size);
 int dbus_message_read(const DbusMessage *m, const char *types, ...);
+int dbus_message_take_fd(const DbusMessage *m, int fd);
 
-/* What goes into the header of a message we build; unset fields are left out. */
+/* A position in a message body: the body itself, an array's elements or a variant's value.
+ * Iterators live on the caller's stack and stay valid while their message does. */
+typedef struct DbusIter {
+        const DbusMessage *message;
+        size_t pos;
+        size_t end;
+        const char *sig;                /* the next type; in a variant its contents' signature */
+        size_t element_size;            /* arrays: the length of the element type at sig; else 0 */
+} DbusIter;
+
+void dbus_iter_init(DbusIter *it, const DbusMessage *m);
+int dbus_iter_read(DbusIter *it, const char *types, ...);
+
+/* --- writing --------------------------------------------------------------------------------- */
+
+/* What goes into the header of a message we build; unset fields are left out. UNIX_FDS and
+ * SIGNATURE are added from the body. */
 typedef struct DbusHeader {
         uint8_t type;
         uint8_t flags;
@@ -75,10 +108,50 @@ typedef struct DbusHeader {
         const char *error_name;
 } DbusHeader;
 
+/* The fds of messages queued in a buffer, in order, each with where its message starts. */
+typedef struct DbusFds {
+        unsigned n;
+        int fds[DBUS_FDS_MAX];
+        size_t at[DBUS_FDS_MAX];
+} DbusFds;
+
+void dbus_fds_done(DbusFds *f);
+
+/* One open container of a writer. All are offsets from the start of the message: the signatures
+ * followed are the message's own copies. */
+typedef struct DbusWriterLevel {
+        char type;                      /* 'a', '(', '{', 'v', or 0 for the body */
+        uint32_t cursor;                /* the next type in the signature */
+        uint32_t begin;                 /* arrays: the element type */
+        uint32_t end;                   /* past the element type; else at ')', '}' or the NUL */
+        uint32_t length_at;             /* arrays: where the length goes */
+        uint32_t start;                 /* arrays: where the first element goes */
+} DbusWriterLevel;
+
+/* Builds one message at the end of a buffer; see dbus_writer_begin(). */
+typedef struct DbusWriter {
+        DbusBuffer *b;
+        DbusFds *fds;                   /* where 'h' values go, NULL if the peer takes none */
+        size_t base;                    /* where the message starts: alignment counts from here */
+        unsigned fds_start;             /* fds->n when the message began */
+        uint32_t body_start;
+        unsigned depth;
+        int error;                      /* the first error; every later call returns it */
+        DbusWriterLevel levels[DBUS_WRITER_DEPTH_MAX];
+} DbusWriter;
+
+int dbus_writer_begin(DbusWriter *w, DbusBuffer *out, DbusFds *fds, const DbusHeader *h,
+                      const char *signature);
+int dbus_writer_append(DbusWriter *w, const char *types, ...);
+int dbus_writer_appendv(DbusWriter *w, const char *types, va_list ap);
+int dbus_writer_open(DbusWriter *w, char type, const char *contents);
+int dbus_writer_close(DbusWriter *w);
+int dbus_writer_end(DbusWriter *w);
+
 int dbus_message_appendv(DbusBuffer *out, const DbusHeader *h, const char *types, va_list ap);
 int dbus_message_append(DbusBuffer *out, const DbusHeader *h, const char *types, ...);
 
-bool dbus_signature_is_valid(const char *s);
+/* --- connections ----------------------------------------------------------------------------- */
 
 /* The server side of the authentication conversation. */
 typedef struct DbusAuth {
