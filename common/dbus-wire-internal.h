@@ -35,3 +35,4 @@ size_t dbus_type_alignment(char c);
 const char *dbus_type_end(const char *s, bool entry, unsigned depth);
 bool dbus_signature_is_single(const char *s);
 size_t dbus_utf8_sequence(const unsigned char *s, size_t left);
+size_t dbus_message_missing(const uint8_t *data, size_t size);

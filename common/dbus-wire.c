@@ -476,6 +476,27 @@ static uint64_t read_fixed_header(const uint8_t *data, Reader *r, uint32_t *ret_
         return align_to(DBUS_HEADER_FIXED_SIZE + (size_t) *ret_fields_size, 8) + (uint64_t) *ret_body_size;
 }
 
+/**
+ * dbus_message_missing() - how many bytes the message at the start of @data still lacks
+ * @data: received bytes
+ * @size: how many
+ *
+ * Return: the number of bytes that complete the message (the fixed header first), 0 if it is
+ * complete, 1 if its fixed header is invalid (parsing then tells why).
+ */
+size_t dbus_message_missing(const uint8_t *data, size_t size) {
+        uint32_t serial, fields_size, body_size;
+        uint64_t total;
+        Reader r;
+
+        if (size < DBUS_HEADER_FIXED_SIZE)
+                return DBUS_HEADER_FIXED_SIZE - size;
+        total = read_fixed_header(data, &r, &serial, &fields_size, &body_size);
+        if (total == 0)
+                return 1;
+        return total > size ? (size_t) MIN(total - size, (uint64_t) SIZE_MAX) : 0;
+}
+
 static int check_required_fields(const DbusMessage *m) {
         switch (m->type) {
         case DBUS_MESSAGE_METHOD_CALL:

@@ -2,10 +2,12 @@
  * - dbus-wire.c: buffers, signatures, message parsing (both byte orders, every header field,
  *   unknown ones skipped) and reading bodies of any type, containers through iterators;
  * - dbus-wire-write.c: building messages of any type, unix fds ('h') included;
- * - dbus-wire-conn.c: the server side of the EXTERNAL authentication.
+ * - dbus-wire-conn.c: the server side of the EXTERNAL authentication (NEGOTIATE_UNIX_FD when the
+ *   caller allows it) and a connection's queues: bytes and fds read with recvmsg() and handed to
+ *   the message they came with, messages and their fds written with sendmsg().
  * berth-shim speaks it on its control socket, so that berthd's sd-bus client is served without
  * linking libsystemd into every shim (docs/shim-protocol.md). Nothing allocates per message beyond
- * the growth of the buffers; fds are kept in small fixed arrays. */
+ * the growth of a connection's two buffers; fds are kept in small arrays inside the connection. */
 #pragma once
 
 #include <stdarg.h>
@@ -72,7 +74,7 @@ typedef struct DbusMessage {
         const char *signature;          /* "" when absent */
         const uint8_t *body;
         uint32_t body_size;
-        int *fds;                       /* its unix_fds fds, NULL if none are attached */
+        int *fds;                       /* its unix_fds fds, NULL if none are attached (see DbusConn) */
 } DbusMessage;
 
 int dbus_message_parse(const uint8_t *data, size_t size, size_t max_size, DbusMessage *ret,
@@ -161,8 +163,31 @@ typedef struct DbusAuth {
         bool waiting_data;              /* AUTH EXTERNAL came without an initial response */
         bool authenticated;             /* OK was sent */
         bool done;                      /* BEGIN was received: the rest of the stream is messages */
+        bool unix_fd_allowed;           /* set by the caller: NEGOTIATE_UNIX_FD gets AGREE_UNIX_FD */
+        bool unix_fd;                   /* AGREE_UNIX_FD was sent */
         unsigned lines;
 } DbusAuth;
 
 void dbus_auth_init(DbusAuth *a, uid_t uid, const uint8_t guid[16]);
 int dbus_auth_feed(DbusAuth *a, const uint8_t *data, size_t size, DbusBuffer *out, size_t *ret_consumed);
+
+/* One connection's state apart from its socket: the authentication, bytes and fds received and
+ * not yet handled, bytes and fds queued to send. */
+typedef struct DbusConn {
+        DbusAuth auth;
+        DbusBuffer in;
+        DbusBuffer out;
+        DbusFds out_fds;
+        size_t in_used;                 /* the size of the message dbus_conn_next() handed out */
+        unsigned max_fds;               /* the most fds one message may bring; 0: none */
+        unsigned n_in_fds;
+        int in_fds[DBUS_FDS_MAX];       /* of the message being read, or of the one handed out */
+} DbusConn;
+
+void dbus_conn_init(DbusConn *c, uid_t uid, const uint8_t guid[16], unsigned max_fds);
+void dbus_conn_done(DbusConn *c);
+int dbus_conn_recv(DbusConn *c, int fd);
+int dbus_conn_next(DbusConn *c, size_t max_size, DbusMessage *ret);
+int dbus_conn_begin(DbusConn *c, DbusWriter *w, const DbusHeader *h, const char *signature);
+int dbus_conn_append(DbusConn *c, const DbusHeader *h, const char *types, ...);
+int dbus_conn_flush(DbusConn *c, int fd);

@@ -1382,6 +1382,39 @@ START_TEST(test_dbus_auth_after_ok) {
 }
 END_TEST
 
+START_TEST(test_dbus_auth_unix_fd) {
+        DbusBuffer out = {};
+        size_t consumed;
+        DbusAuth a;
+
+        /* Allowed by the caller: sd-bus's conversation gets OK, then AGREE_UNIX_FD. */
+        dbus_auth_init(&a, AUTH_UID, test_guid);
+        ck_assert(!a.unix_fd_allowed);
+        a.unix_fd_allowed = true;
+        ck_assert_int_eq(FEED(&a, AUTH_SDBUS, &out, &consumed), 0);
+        ck_assert_uint_eq(consumed, sizeof(AUTH_SDBUS) - 1);
+        ck_assert_str_eq(out_str(&out), AUTH_OK "AGREE_UNIX_FD\r\n");
+        ck_assert(a.unix_fd);
+        ck_assert(a.done);
+
+        /* Not before the authentication, even if allowed. */
+        dbus_auth_init(&a, AUTH_UID, test_guid);
+        a.unix_fd_allowed = true;
+        out.size = 0;
+        ck_assert_int_eq(FEED(&a, "\0NEGOTIATE_UNIX_FD\r\n", &out, &consumed), 0);
+        ck_assert_msg(strncmp(out_str(&out), "ERROR", 5) == 0, "reply '%s'", out_str(&out));
+        ck_assert(!a.unix_fd);
+
+        /* Not allowed: ERROR, and the flag stays off. */
+        dbus_auth_init(&a, AUTH_UID, test_guid);
+        out.size = 0;
+        ck_assert_int_eq(FEED(&a, AUTH_SDBUS, &out, &consumed), 0);
+        check_sdbus_replies(&out);
+        ck_assert(!a.unix_fd);
+        dbus_buffer_done(&out);
+}
+END_TEST
+
 /* --- interoperability with sd-bus ------------------------------------------------------------ */
 
 #define ECHO_S "h\xc3\xa9llo"
@@ -1657,6 +1690,7 @@ static Suite *dbus_wire_suite(void) {
         tcase_add_test(tc, test_dbus_auth_other);
         tcase_add_test(tc, test_dbus_auth_drop);
         tcase_add_test(tc, test_dbus_auth_after_ok);
+        tcase_add_test(tc, test_dbus_auth_unix_fd);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("sd-bus");
