@@ -21,7 +21,11 @@
 #include <systemd/sd-event.h>
 #include <time.h>
 
-/* ctl.h first: cri-log.h uses EINVAL without including <errno.h> itself. */
+/* macro.h (through ctl-bus.h) first: cri-log.h uses EINVAL without including <errno.h> itself. */
+#include "ctl-bus.h"
+#include "ctl-container.h"
+#include "ctl-logs.h"
+#include "ctl-util.h"
 #include "ctl.h"
 #include "cri-log.h"
 #include "fd-util.h"
