@@ -11,33 +11,12 @@
 #include "ctl.h"
 #include "fd-util.h"
 
-/* Returns 1 to go on; otherwise what the command returns. Only -h/--help is an option; at least one
- * id must follow. */
-static int ids_parse_argv(int argc, char *argv[], const char *help_text) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
-        int c;
+/* What a command does with one id; returns 0 or a negative errno (printed). */
+typedef int (*IdAction)(sd_bus *bus, const char *id, const void *userdata);
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        fputs(help_text, stdout);
-                        return 0;
-                case '?':
-                        return ctl_usage_hint();
-                default:
-                        return ctl_usage_error("Cannot parse options");
-                }
-
-        if (optind >= argc)
-                return ctl_usage_error("Missing container ID");
-        return 1;
-}
-
-/* Calls @method with "s" id (or "s" plus @types) on each id; goes on past errors. */
-static int call_for_each_id(char **ids, int n_ids, const char *method, const char *types, int a, int b) {
+/* Does @action for every id on one connection. Goes on past an id that fails unless @stop_at_error;
+ * returns 0 or the first error. */
+static int for_each_id(char **ids, int n_ids, IdAction action, const void *userdata, bool stop_at_error) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r, ret = 0;
 
@@ -45,16 +24,46 @@ static int call_for_each_id(char **ids, int n_ids, const char *method, const cha
         if (r < 0)
                 return r;
         for (int i = 0; i < n_ids; i++) {
-                if (streq(types, "s"))
-                        r = ctl_call(bus, method, CTL_TIMEOUT_LONG, NULL, "s", ids[i]);
-                else if (streq(types, "sb"))
-                        r = ctl_call(bus, method, CTL_TIMEOUT_LONG, NULL, "sb", ids[i], a);
-                else
-                        r = ctl_call(bus, method, CTL_TIMEOUT_LONG, NULL, "sib", ids[i], a, b);
+                r = action(bus, ids[i], userdata);
+                if (r < 0 && stop_at_error)
+                        return r;
                 if (r < 0 && ret == 0)
                         ret = r;
         }
         return ret;
+}
+
+static const struct option help_only[] = {
+        CTL_OPTION_HELP,
+        {}
+};
+
+/* Calls the manager method @userdata, which takes just the id. */
+static int call_with_id(sd_bus *bus, const char *id, const void *userdata) {
+        return ctl_call(bus, userdata, CTL_TIMEOUT_LONG, NULL, "s", id);
+}
+
+/* Parses the command line of a command without options but --help. */
+static int parse_ids_only(int argc, char *argv[], const char *help) {
+        const CtlOptions options = {
+                .short_options = "h",
+                .long_options = help_only,
+                .help = help,
+                .min_operands = 1,
+                .max_operands = -1,
+        };
+
+        return ctl_parse_options(argc, argv, &options, NULL);
+}
+
+/* A command without options that calls @method for each id. */
+static int id_method_command(int argc, char *argv[], const char *help, const char *method) {
+        int r;
+
+        r = parse_ids_only(argc, argv, help);
+        if (r != 1)
+                return r;
+        return for_each_id(argv + optind, argc - optind, call_with_id, method, false);
 }
 
 /**
@@ -65,13 +74,8 @@ static int call_for_each_id(char **ids, int n_ids, const char *method, const cha
  * Return: exit status, or a negative errno (printed) if any container could not be started.
  */
 int ctl_cmd_start(int argc, char *argv[]) {
-        int r;
-
-        r = ids_parse_argv(argc, argv,
-                           "Usage: berthctl start ID...\n\nStart created containers.\n");
-        if (r != 1)
-                return r;
-        return call_for_each_id(argv + optind, argc - optind, "StartContainer", "s", 0, 0);
+        return id_method_command(argc, argv, "Usage: berthctl start ID...\n\nStart created containers.\n",
+                                 "StartContainer");
 }
 
 /**
@@ -82,13 +86,10 @@ int ctl_cmd_start(int argc, char *argv[]) {
  * Return: exit status, or a negative errno (printed) if any container could not be paused.
  */
 int ctl_cmd_pause(int argc, char *argv[]) {
-        int r;
-
-        r = ids_parse_argv(argc, argv,
-                           "Usage: berthctl pause ID...\n\nFreeze every process of running containers.\n");
-        if (r != 1)
-                return r;
-        return call_for_each_id(argv + optind, argc - optind, "PauseContainer", "s", 0, 0);
+        return id_method_command(argc, argv,
+                                 "Usage: berthctl pause ID...\n\n"
+                                 "Freeze every process of running containers.\n",
+                                 "PauseContainer");
 }
 
 /**
@@ -99,12 +100,35 @@ int ctl_cmd_pause(int argc, char *argv[]) {
  * Return: exit status, or a negative errno (printed) if any container could not be resumed.
  */
 int ctl_cmd_resume(int argc, char *argv[]) {
-        int r;
+        return id_method_command(argc, argv, "Usage: berthctl resume ID...\n\nThaw paused containers.\n",
+                                 "ResumeContainer");
+}
 
-        r = ids_parse_argv(argc, argv, "Usage: berthctl resume ID...\n\nThaw paused containers.\n");
-        if (r != 1)
-                return r;
-        return call_for_each_id(argv + optind, argc - optind, "ResumeContainer", "s", 0, 0);
+typedef struct KillArgs {
+        int signal;
+        bool all;
+} KillArgs;
+
+static int kill_option(int option, const char *arg, void *userdata) {
+        KillArgs *k = userdata;
+
+        switch (option) {
+        case 's':
+                if (ctl_parse_signal(arg, &k->signal) < 0)
+                        return ctl_usage_error("Invalid signal '%s'", arg);
+                return 0;
+        case 'a':
+                k->all = true;
+                return 0;
+        default:
+                return ctl_usage_error("Cannot parse options");
+        }
+}
+
+static int kill_one(sd_bus *bus, const char *id, const void *userdata) {
+        const KillArgs *k = userdata;
+
+        return ctl_call(bus, "KillContainer", CTL_TIMEOUT_LONG, NULL, "sib", id, k->signal, k->all);
 }
 
 /**
@@ -115,44 +139,50 @@ int ctl_cmd_resume(int argc, char *argv[]) {
  * Return: exit status, or a negative errno (printed) if any container could not be signalled.
  */
 int ctl_cmd_kill(int argc, char *argv[]) {
-        static const struct option options[] = {
+        static const struct option long_options[] = {
                 { "signal", required_argument, NULL, 's' },
                 { "all",    no_argument,       NULL, 'a' },
-                { "help",   no_argument,       NULL, 'h' },
+                CTL_OPTION_HELP,
                 {}
         };
-        int c, sig = SIGTERM;
-        bool all = false;
+        static const CtlOptions options = {
+                .short_options = "s:ah",
+                .long_options = long_options,
+                .help = "Usage: berthctl kill [OPTIONS] ID...\n"
+                        "\n"
+                        "Send a signal to the init process of containers.\n"
+                        "\n"
+                        "Options:\n"
+                        "  -s, --signal=SIGNAL   Name (TERM, SIGKILL, RTMIN+1) or number;\n"
+                        "                        the default is TERM\n"
+                        "  -a, --all             Send it to every process of the container\n"
+                        "  -h, --help            Show this help\n",
+                .handle = kill_option,
+                .min_operands = 1,
+                .max_operands = -1,
+        };
+        KillArgs k = { .signal = SIGTERM };
+        int r;
 
-        while ((c = getopt_long(argc, argv, "s:ah", options, NULL)) >= 0)
-                switch (c) {
-                case 's':
-                        if (ctl_parse_signal(optarg, &sig) < 0)
-                                return ctl_usage_error("Invalid signal '%s'", optarg);
-                        break;
-                case 'a':
-                        all = true;
-                        break;
-                case 'h':
-                        printf("Usage: berthctl kill [OPTIONS] ID...\n"
-                               "\n"
-                               "Send a signal to the init process of containers.\n"
-                               "\n"
-                               "Options:\n"
-                               "  -s, --signal=SIGNAL   Name (TERM, SIGKILL, RTMIN+1) or number;\n"
-                               "                        the default is TERM\n"
-                               "  -a, --all             Send it to every process of the container\n"
-                               "  -h, --help            Show this help\n");
-                        return 0;
-                case '?':
-                        return ctl_usage_hint();
-                default:
-                        return ctl_usage_error("Cannot parse options");
-                }
+        r = ctl_parse_options(argc, argv, &options, &k);
+        if (r != 1)
+                return r;
+        return for_each_id(argv + optind, argc - optind, kill_one, &k, false);
+}
 
-        if (optind >= argc)
-                return ctl_usage_error("Missing container ID");
-        return call_for_each_id(argv + optind, argc - optind, "KillContainer", "sib", sig, all);
+static int rm_option(int option, const char *arg, void *userdata) {
+        bool *force = userdata;
+
+        if (option != 'f')
+                return ctl_usage_error("Cannot parse options");
+        *force = true;
+        return 0;
+}
+
+static int rm_one(sd_bus *bus, const char *id, const void *userdata) {
+        const bool *force = userdata;
+
+        return ctl_call(bus, "DeleteContainer", CTL_TIMEOUT_LONG, NULL, "sb", id, *force);
 }
 
 /**
@@ -163,37 +193,32 @@ int ctl_cmd_kill(int argc, char *argv[]) {
  * Return: exit status, or a negative errno (printed) if any container could not be deleted.
  */
 int ctl_cmd_rm(int argc, char *argv[]) {
-        static const struct option options[] = {
+        static const struct option long_options[] = {
                 { "force", no_argument, NULL, 'f' },
-                { "help",  no_argument, NULL, 'h' },
+                CTL_OPTION_HELP,
                 {}
         };
+        static const CtlOptions options = {
+                .short_options = "fh",
+                .long_options = long_options,
+                .help = "Usage: berthctl rm [OPTIONS] ID...\n"
+                        "\n"
+                        "Delete containers, their state and their default log files.\n"
+                        "\n"
+                        "Options:\n"
+                        "  -f, --force   Kill running or paused containers first\n"
+                        "  -h, --help    Show this help\n",
+                .handle = rm_option,
+                .min_operands = 1,
+                .max_operands = -1,
+        };
         bool force = false;
-        int c;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "fh", options, NULL)) >= 0)
-                switch (c) {
-                case 'f':
-                        force = true;
-                        break;
-                case 'h':
-                        printf("Usage: berthctl rm [OPTIONS] ID...\n"
-                               "\n"
-                               "Delete containers, their state and their default log files.\n"
-                               "\n"
-                               "Options:\n"
-                               "  -f, --force   Kill running or paused containers first\n"
-                               "  -h, --help    Show this help\n");
-                        return 0;
-                case '?':
-                        return ctl_usage_hint();
-                default:
-                        return ctl_usage_error("Cannot parse options");
-                }
-
-        if (optind >= argc)
-                return ctl_usage_error("Missing container ID");
-        return call_for_each_id(argv + optind, argc - optind, "DeleteContainer", "sb", force, 0);
+        r = ctl_parse_options(argc, argv, &options, &force);
+        if (r != 1)
+                return r;
+        return for_each_id(argv + optind, argc - optind, rm_one, &force, false);
 }
 
 /* WaitContainer without a timeout. While berthd restarts the call fails with NoReply or
@@ -234,6 +259,17 @@ static int wait_container(sd_bus *bus, const char *id, int *ret_status) {
         }
 }
 
+static int wait_one(sd_bus *bus, const char *id, const void *userdata) {
+        int r, status = 0;
+
+        r = wait_container(bus, id, &status);
+        if (r < 0)
+                return r;
+        printf("%i\n", status);
+        fflush(stdout);
+        return 0;
+}
+
 /**
  * ctl_cmd_wait() - "berthctl wait ID...".
  * @argc: argument count.
@@ -244,25 +280,12 @@ static int wait_container(sd_bus *bus, const char *id, int *ret_status) {
  * Return: 0, or a negative errno (printed).
  */
 int ctl_cmd_wait(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
-        r = ids_parse_argv(argc, argv,
+        r = parse_ids_only(argc, argv,
                            "Usage: berthctl wait ID...\n\n"
                            "Wait until containers have stopped and print their exit statuses.\n");
         if (r != 1)
                 return r;
-        r = ctl_bus_connect(&bus);
-        if (r < 0)
-                return r;
-        for (int i = optind; i < argc; i++) {
-                int status = 0;
-
-                r = wait_container(bus, argv[i], &status);
-                if (r < 0)
-                        return r;
-                printf("%i\n", status);
-                fflush(stdout);
-        }
-        return 0;
+        return for_each_id(argv + optind, argc - optind, wait_one, NULL, true);
 }

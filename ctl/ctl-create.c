@@ -24,6 +24,7 @@ typedef struct CreateOptions {
         bool no_pivot_root;
         bool remove;            /* run --rm */
         bool detach;            /* run -d */
+        bool run;               /* parsing the options of "run", not of "create" */
         const char *id;
         char *bundle;           /* absolute */
 } CreateOptions;
@@ -32,24 +33,6 @@ static void create_options_done(CreateOptions *o) {
         strv_free(o->runtime_args);
         strv_free(o->labels);
         free(o->bundle);
-}
-
-static int strv_push(char ***l, const char *s) {
-        size_t n = strv_length(*l);
-        char **nl, *copy;
-
-        copy = strdup(s);
-        if (!copy)
-                return -ENOMEM;
-        nl = realloc(*l, (n + 2) * sizeof(char *));
-        if (!nl) {
-                free(copy);
-                return -ENOMEM;
-        }
-        nl[n] = copy;
-        nl[n + 1] = NULL;
-        *l = nl;
-        return 0;
 }
 
 /* Adds a label; a key given twice keeps its last value. */
@@ -66,10 +49,10 @@ static int labels_set(char ***labels, const char *arg) {
                         i[1] = TAKE_PTR(v);
                         return 0;
                 }
-        r = strv_push(labels, k);
+        r = ctl_strv_push(labels, k);
         if (r < 0)
                 return r;
-        return strv_push(labels, v);
+        return ctl_strv_push(labels, v);
 }
 
 static int make_bundle_absolute(const char *bundle, char **ret) {
@@ -95,61 +78,18 @@ static int make_bundle_absolute(const char *bundle, char **ret) {
         return 0;
 }
 
-static void create_help(bool run) {
-        if (run)
-                printf("Usage: berthctl run [OPTIONS] ID BUNDLE\n"
-                       "\n"
-                       "Create and start a container from the OCI bundle directory BUNDLE. In the\n"
-                       "foreground (the default) print its output until it stops and exit with its\n"
-                       "exit status.\n"
-                       "\n"
-                       "Options:\n"
-                       "      --rm                  Delete the container once it has stopped\n"
-                       "  -d, --detach              Start it and print its id, without waiting\n");
-        else
-                printf("Usage: berthctl create [OPTIONS] ID BUNDLE\n"
-                       "\n"
-                       "Create a container from the OCI bundle directory BUNDLE; 'start' starts it.\n"
-                       "\n"
-                       "Options:\n");
-        printf("      --runtime=NAME        OCI runtime: a name on PATH or an absolute path (default runc)\n"
-               "      --runtime-arg=ARG     Extra global argument for the runtime (repeatable)\n"
-               "  -l, --label=KEY=VALUE     Attach a label (repeatable)\n"
-               "      --log-driver=DRIVER   Where output goes: file (default), journald or none\n"
-               "      --log-path=PATH       The CRI log file (default: under berthd's log directory)\n"
-               "      --log-max-size=SIZE   Rotate the log file at SIZE bytes (K, M, G suffixes)\n"
-               "      --no-pivot            Do not use pivot_root (for a rootfs on a ramdisk)\n"
-               "  -h, --help                Show this help\n");
-}
-
-static int parse_size(const char *s, uint64_t *ret) {
-        static const struct { char suffix; uint64_t factor; } suffixes[] = {
-                { 'K', 1ULL << 10 }, { 'M', 1ULL << 20 }, { 'G', 1ULL << 30 },
-        };
-        _cleanup_free_ char *digits = NULL;
-        uint64_t factor = 1, v;
-        size_t n = strlen(s);
-        int r;
-
-        for (size_t i = 0; n > 1 && i < ELEMENTSOF(suffixes); i++)
-                if (s[n - 1] == suffixes[i].suffix || s[n - 1] == suffixes[i].suffix + 'a' - 'A') {
-                        factor = suffixes[i].factor;
-                        n--;
-                }
-        digits = strndup(s, n);
-        if (!digits)
-                return -ENOMEM;
-        r = ctl_parse_unsigned(digits, &v);
-        if (r < 0)
-                return r;
-        if (v > UINT64_MAX / factor)
-                return -ERANGE;
-        *ret = v * factor;
-        return 0;
-}
+#define CREATE_OPTIONS_HELP                                                                             \
+        "      --runtime=NAME        OCI runtime: a name on PATH or an absolute path (default runc)\n"  \
+        "      --runtime-arg=ARG     Extra global argument for the runtime (repeatable)\n"              \
+        "  -l, --label=KEY=VALUE     Attach a label (repeatable)\n"                                     \
+        "      --log-driver=DRIVER   Where output goes: file (default), journald or none\n"             \
+        "      --log-path=PATH       The CRI log file (default: under berthd's log directory)\n"        \
+        "      --log-max-size=SIZE   Rotate the log file at SIZE bytes (K, M, G suffixes)\n"            \
+        "      --no-pivot            Do not use pivot_root (for a rootfs on a ramdisk)\n"               \
+        "  -h, --help                Show this help\n"
 
 enum {
-        ARG_RUNTIME = 0x100,
+        ARG_RUNTIME = CTL_ARG_FIRST,
         ARG_RUNTIME_ARG,
         ARG_LOG_DRIVER,
         ARG_LOG_PATH,
@@ -158,86 +98,131 @@ enum {
         ARG_RM,
 };
 
+static const struct option create_long_options[] = {
+        { "runtime",      required_argument, NULL, ARG_RUNTIME      },
+        { "runtime-arg",  required_argument, NULL, ARG_RUNTIME_ARG  },
+        { "label",        required_argument, NULL, 'l'              },
+        { "log-driver",   required_argument, NULL, ARG_LOG_DRIVER   },
+        { "log-path",     required_argument, NULL, ARG_LOG_PATH     },
+        { "log-max-size", required_argument, NULL, ARG_LOG_MAX_SIZE },
+        { "no-pivot",     no_argument,       NULL, ARG_NO_PIVOT     },
+        { "rm",           no_argument,       NULL, ARG_RM           },
+        { "detach",       no_argument,       NULL, 'd'              },
+        { "tty",          no_argument,       NULL, 't'              },
+        { "interactive",  no_argument,       NULL, 'i'              },
+        CTL_OPTION_HELP,
+        {}
+};
+
+/* The options only "run" has, by name; NULL for the others. */
+static const char *run_only_option(int option) {
+        switch (option) {
+        case ARG_RM:
+                return "--rm";
+        case 'd':
+                return "-d/--detach";
+        case 't':
+                return "-t/--tty";
+        case 'i':
+                return "-i/--interactive";
+        default:
+                return NULL;
+        }
+}
+
+/* Options that take a string which must not be empty; the usage error when it is. */
+static int set_string(const char **field, const char *arg, const char *error) {
+        if (isempty(arg))
+                return ctl_usage_error("%s", error);
+        *field = arg;
+        return 0;
+}
+
+static int create_option(int option, const char *arg, void *userdata) {
+        CreateOptions *o = userdata;
+        int r;
+
+        if (!o->run && run_only_option(option))
+                return ctl_usage_error("Option '%s' is only valid for 'run'", run_only_option(option));
+        switch (option) {
+        case ARG_RUNTIME:
+                return set_string(&o->runtime, arg, "--runtime needs a name or path");
+        case ARG_RUNTIME_ARG:
+                if (ctl_strv_push(&o->runtime_args, arg) < 0)
+                        return ctl_error_errno(ENOMEM, "Out of memory.");
+                return 0;
+        case 'l':
+                r = labels_set(&o->labels, arg);
+                if (r == -ENOMEM)
+                        return ctl_error_errno(r, "Out of memory.");
+                if (r < 0)
+                        return ctl_usage_error("Invalid label '%s': expected KEY=VALUE", arg);
+                return 0;
+        case ARG_LOG_DRIVER:
+                return set_string(&o->log_driver, arg, "--log-driver needs a driver name");
+        case ARG_LOG_PATH:
+                return set_string(&o->log_path, arg, "--log-path needs a path");
+        case ARG_LOG_MAX_SIZE:
+                if (ctl_parse_size(arg, &o->log_max_size) < 0)
+                        return ctl_usage_error("Invalid size '%s'", arg);
+                o->log_max_size_set = true;
+                return 0;
+        case ARG_NO_PIVOT:
+                o->no_pivot_root = true;
+                return 0;
+        case ARG_RM:
+                o->remove = true;
+                return 0;
+        case 'd':
+                o->detach = true;
+                return 0;
+        case 't':
+        case 'i':
+                return ctl_error_errno(EOPNOTSUPP, "-t/--tty and -i/--interactive are not supported yet");
+        default:
+                return ctl_usage_error("Cannot parse options");
+        }
+}
+
+#define CREATE_HELP                                                                     \
+        "Usage: berthctl create [OPTIONS] ID BUNDLE\n"                                   \
+        "\n"                                                                             \
+        "Create a container from the OCI bundle directory BUNDLE; 'start' starts it.\n"   \
+        "\n"                                                                             \
+        "Options:\n"                                                                     \
+        CREATE_OPTIONS_HELP
+
+#define RUN_HELP                                                                        \
+        "Usage: berthctl run [OPTIONS] ID BUNDLE\n"                                      \
+        "\n"                                                                             \
+        "Create and start a container from the OCI bundle directory BUNDLE. In the\n"    \
+        "foreground (the default) print its output until it stops and exit with its\n"   \
+        "exit status.\n"                                                                 \
+        "\n"                                                                             \
+        "Options:\n"                                                                     \
+        "      --rm                  Delete the container once it has stopped\n"         \
+        "  -d, --detach              Start it and print its id, without waiting\n"       \
+        CREATE_OPTIONS_HELP
+
 /* Returns 1 to go on; otherwise what the command returns (0 after --help, CTL_EXIT_USAGE, < 0). */
 static int create_parse_argv(int argc, char *argv[], bool run, CreateOptions *o) {
-        static const struct option options[] = {
-                { "runtime",      required_argument, NULL, ARG_RUNTIME      },
-                { "runtime-arg",  required_argument, NULL, ARG_RUNTIME_ARG  },
-                { "label",        required_argument, NULL, 'l'              },
-                { "log-driver",   required_argument, NULL, ARG_LOG_DRIVER   },
-                { "log-path",     required_argument, NULL, ARG_LOG_PATH     },
-                { "log-max-size", required_argument, NULL, ARG_LOG_MAX_SIZE },
-                { "no-pivot",     no_argument,       NULL, ARG_NO_PIVOT     },
-                { "rm",           no_argument,       NULL, ARG_RM           },
-                { "detach",       no_argument,       NULL, 'd'              },
-                { "tty",          no_argument,       NULL, 't'              },
-                { "interactive",  no_argument,       NULL, 'i'              },
-                { "help",         no_argument,       NULL, 'h'              },
-                {}
+        const CtlOptions options = {
+                /* "+": options end at the id, so whatever follows the bundle stays for later uses. */
+                .short_options = "+hl:dti",
+                .long_options = create_long_options,
+                .help = run ? RUN_HELP : CREATE_HELP,
+                .handle = create_option,
+                .min_operands = 2,
+                .max_operands = 2,
+                .operands_error = run ? "'run' needs an ID and a BUNDLE"
+                                      : "'create' needs an ID and a BUNDLE",
         };
-        int c, r;
+        int r;
 
-        /* "+": options end at the id, so whatever follows the bundle stays for later uses. */
-        while ((c = getopt_long(argc, argv, "+hl:dti", options, NULL)) >= 0) {
-                if (!run && (c == ARG_RM || c == 'd' || c == 't' || c == 'i'))
-                        return ctl_usage_error("Option '%s' is only valid for 'run'", argv[optind - 1]);
-                switch (c) {
-                case ARG_RUNTIME:
-                        if (isempty(optarg))
-                                return ctl_usage_error("--runtime needs a name or path");
-                        o->runtime = optarg;
-                        break;
-                case ARG_RUNTIME_ARG:
-                        if (strv_push(&o->runtime_args, optarg) < 0)
-                                return ctl_error_errno(ENOMEM, "Out of memory.");
-                        break;
-                case 'l':
-                        r = labels_set(&o->labels, optarg);
-                        if (r == -ENOMEM)
-                                return ctl_error_errno(r, "Out of memory.");
-                        if (r < 0)
-                                return ctl_usage_error("Invalid label '%s': expected KEY=VALUE", optarg);
-                        break;
-                case ARG_LOG_DRIVER:
-                        if (isempty(optarg))
-                                return ctl_usage_error("--log-driver needs a driver name");
-                        o->log_driver = optarg;
-                        break;
-                case ARG_LOG_PATH:
-                        if (isempty(optarg))
-                                return ctl_usage_error("--log-path needs a path");
-                        o->log_path = optarg;
-                        break;
-                case ARG_LOG_MAX_SIZE:
-                        if (parse_size(optarg, &o->log_max_size) < 0)
-                                return ctl_usage_error("Invalid size '%s'", optarg);
-                        o->log_max_size_set = true;
-                        break;
-                case ARG_NO_PIVOT:
-                        o->no_pivot_root = true;
-                        break;
-                case ARG_RM:
-                        o->remove = true;
-                        break;
-                case 'd':
-                        o->detach = true;
-                        break;
-                case 't':
-                case 'i':
-                        return ctl_error_errno(EOPNOTSUPP,
-                                               "-t/--tty and -i/--interactive are not supported yet");
-                case 'h':
-                        create_help(run);
-                        return 0;
-                case '?':
-                        return ctl_usage_hint();
-                default:
-                        return ctl_usage_error("Cannot parse options");
-                }
-        }
-
-        if (argc - optind != 2)
-                return ctl_usage_error("'%s' needs an ID and a BUNDLE", run ? "run" : "create");
+        o->run = run;
+        r = ctl_parse_options(argc, argv, &options, o);
+        if (r != 1)
+                return r;
         if (o->remove && o->detach)
                 return ctl_usage_error("--rm cannot be combined with -d: nobody would be left to delete it");
         o->id = argv[optind];

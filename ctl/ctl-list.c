@@ -10,10 +10,6 @@
 #include "ctl-util.h"
 #include "ctl.h"
 
-enum {
-        ARG_JSON = 0x100,
-};
-
 typedef struct ListEntry {
         const char *id;         /* these point into the reply */
         const char *state;
@@ -117,6 +113,30 @@ static void ps_print_table(const ListEntry *entries, size_t n) {
         }
 }
 
+typedef struct PsArgs {
+        bool all;
+        bool quiet;
+        bool json;
+} PsArgs;
+
+static int ps_option(int option, const char *arg, void *userdata) {
+        PsArgs *args = userdata;
+
+        switch (option) {
+        case 'a':
+                args->all = true;
+                return 0;
+        case 'q':
+                args->quiet = true;
+                return 0;
+        case CTL_ARG_JSON:
+                args->json = true;
+                return 0;
+        default:
+                return ctl_usage_error("Cannot parse options");
+        }
+}
+
 /**
  * ctl_cmd_ps() - "berthctl ps [-a] [-q] [--json]".
  * @argc: argument count.
@@ -127,50 +147,40 @@ static void ps_print_table(const ListEntry *entries, size_t n) {
  * Return: exit status, or a negative errno (printed).
  */
 int ctl_cmd_ps(int argc, char *argv[]) {
-        static const struct option options[] = {
+        static const struct option long_options[] = {
                 { "all",   no_argument, NULL, 'a'      },
                 { "quiet", no_argument, NULL, 'q'      },
-                { "json",  no_argument, NULL, ARG_JSON },
-                { "help",  no_argument, NULL, 'h'      },
+                CTL_OPTION_JSON,
+                CTL_OPTION_HELP,
                 {}
+        };
+        static const CtlOptions options = {
+                .short_options = "aqh",
+                .long_options = long_options,
+                .help = "Usage: berthctl ps [OPTIONS]\n"
+                        "\n"
+                        "List containers that have not stopped (all of them with -a).\n"
+                        "\n"
+                        "Options:\n"
+                        "  -a, --all     Also list stopped containers\n"
+                        "  -q, --quiet   Print only the ids\n"
+                        "      --json    Print a JSON array of objects (id, state, bundle, pid,\n"
+                        "                exit_status, path)\n"
+                        "  -h, --help    Show this help\n",
+                .handle = ps_option,
+                .min_operands = 0,
+                .max_operands = 0,
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ ListEntry *entries = NULL;
-        bool all = false, quiet = false, json = false;
+        PsArgs args = {};
         size_t n;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "aqh", options, NULL)) >= 0)
-                switch (c) {
-                case 'a':
-                        all = true;
-                        break;
-                case 'q':
-                        quiet = true;
-                        break;
-                case ARG_JSON:
-                        json = true;
-                        break;
-                case 'h':
-                        printf("Usage: berthctl ps [OPTIONS]\n"
-                               "\n"
-                               "List containers that have not stopped (all of them with -a).\n"
-                               "\n"
-                               "Options:\n"
-                               "  -a, --all     Also list stopped containers\n"
-                               "  -q, --quiet   Print only the ids\n"
-                               "      --json    Print a JSON array of objects (id, state, bundle, pid,\n"
-                               "                exit_status, path)\n"
-                               "  -h, --help    Show this help\n");
-                        return 0;
-                case '?':
-                        return ctl_usage_hint();
-                default:
-                        return ctl_usage_error("Cannot parse options");
-                }
-        if (optind < argc)
-                return ctl_usage_error("Too many arguments");
+        r = ctl_parse_options(argc, argv, &options, &args);
+        if (r != 1)
+                return r;
 
         r = ctl_bus_connect(&bus);
         if (r < 0)
@@ -178,13 +188,13 @@ int ctl_cmd_ps(int argc, char *argv[]) {
         r = ctl_call(bus, "ListContainers", CTL_TIMEOUT_DEFAULT, &reply, "");
         if (r < 0)
                 return r;
-        r = list_read(reply, all, &entries, &n);
+        r = list_read(reply, args.all, &entries, &n);
         if (r < 0)
                 return ctl_error_errno(r, "Failed to parse ListContainers reply: %m");
 
-        if (json)
+        if (args.json)
                 return ps_print_json(entries, n);
-        if (quiet) {
+        if (args.quiet) {
                 for (size_t i = 0; i < n; i++)
                         printf("%s\n", entries[i].id);
                 return 0;
@@ -247,36 +257,29 @@ static int container_to_json(const CtlContainer *c, json_object **ret) {
  * Return: exit status, or a negative errno (printed).
  */
 int ctl_cmd_inspect(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, ARG_JSON },
-                { "help", no_argument, NULL, 'h'      },
-                {}
+        static const CtlOptions options = {
+                .short_options = "h",
+                .long_options = ctl_json_options,
+                .help = "Usage: berthctl inspect [--json] ID\n"
+                        "\n"
+                        "Print one JSON object with everything berthd knows about a container:\n"
+                        "id, path, state, bundle, runtime, pid, shim_pid, exit_status, exit_reason,\n"
+                        "oom_killed, created_at, started_at, finished_at (µs since the epoch, 0 if\n"
+                        "unknown), created_time, started_time, finished_time (RFC 3339 or null),\n"
+                        "labels, terminal, log_path.\n",
+                .handle = ctl_handle_json,
+                .min_operands = 1,
+                .max_operands = 1,
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(ctl_container_done) CtlContainer c = { .exit_status = -1 };
         _cleanup_json_ json_object *o = NULL;
-        int ch, r;
+        bool json = false;      /* accepted, but the output is always JSON */
+        int r;
 
-        while ((ch = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (ch) {
-                case ARG_JSON:
-                        break;
-                case 'h':
-                        printf("Usage: berthctl inspect [--json] ID\n"
-                               "\n"
-                               "Print one JSON object with everything berthd knows about a container:\n"
-                               "id, path, state, bundle, runtime, pid, shim_pid, exit_status, exit_reason,\n"
-                               "oom_killed, created_at, started_at, finished_at (µs since the epoch, 0 if\n"
-                               "unknown), created_time, started_time, finished_time (RFC 3339 or null),\n"
-                               "labels, terminal, log_path.\n");
-                        return 0;
-                case '?':
-                        return ctl_usage_hint();
-                default:
-                        return ctl_usage_error("Cannot parse options");
-                }
-        if (argc - optind != 1)
-                return ctl_usage_error(optind >= argc ? "Missing container ID" : "Too many arguments");
+        r = ctl_parse_options(argc, argv, &options, &json);
+        if (r != 1)
+                return r;
 
         r = ctl_bus_connect(&bus);
         if (r < 0)

@@ -624,6 +624,35 @@ int ctl_logs_follow(sd_bus *bus, const char *id, const char *path, const CtlLogO
         return 0;
 }
 
+typedef struct LogsArgs {
+        bool follow;
+        CtlLogOptions options;
+} LogsArgs;
+
+static int logs_option(int option, const char *arg, void *userdata) {
+        LogsArgs *args = userdata;
+        uint64_t u;
+
+        switch (option) {
+        case 'f':
+                args->follow = true;
+                return 0;
+        case 't':
+                args->options.timestamps = true;
+                return 0;
+        case 'n':
+                if (streq(arg, "all"))
+                        args->options.tail = -1;
+                else if (ctl_parse_unsigned(arg, &u) >= 0 && u <= INT64_MAX)
+                        args->options.tail = (int64_t) u;
+                else
+                        return ctl_usage_error("Invalid line count '%s'", arg);
+                return 0;
+        default:
+                return ctl_usage_error("Cannot parse options");
+        }
+}
+
 /**
  * ctl_cmd_logs() - "berthctl logs [-f] [-t] [-n N] ID".
  * @argc: argument count.
@@ -635,55 +664,38 @@ int ctl_logs_follow(sd_bus *bus, const char *id, const char *path, const CtlLogO
  * Return: exit status, or a negative errno (printed).
  */
 int ctl_cmd_logs(int argc, char *argv[]) {
-        static const struct option options[] = {
+        static const struct option long_options[] = {
                 { "follow",     no_argument,       NULL, 'f' },
                 { "timestamps", no_argument,       NULL, 't' },
                 { "tail",       required_argument, NULL, 'n' },
-                { "help",       no_argument,       NULL, 'h' },
+                CTL_OPTION_HELP,
                 {}
+        };
+        static const CtlOptions options = {
+                .short_options = "ftn:h",
+                .long_options = long_options,
+                .help = "Usage: berthctl logs [OPTIONS] ID\n"
+                        "\n"
+                        "Print a container's output from its log file, stdout to stdout and stderr\n"
+                        "to stderr.\n"
+                        "\n"
+                        "Options:\n"
+                        "  -f, --follow       Go on printing new output until the container stops\n"
+                        "  -t, --timestamps   Start every line with the time it was logged\n"
+                        "  -n, --tail=N       Print only the last N lines ('all' for everything)\n"
+                        "  -h, --help         Show this help\n",
+                .handle = logs_option,
+                .min_operands = 1,
+                .max_operands = 1,
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(ctl_container_done) CtlContainer c = { .exit_status = -1 };
-        CtlLogOptions o = { .tail = -1 };
-        bool follow = false;
-        uint64_t u;
-        int ch, r;
+        LogsArgs args = { .options.tail = -1 };
+        int r;
 
-        while ((ch = getopt_long(argc, argv, "ftn:h", options, NULL)) >= 0)
-                switch (ch) {
-                case 'f':
-                        follow = true;
-                        break;
-                case 't':
-                        o.timestamps = true;
-                        break;
-                case 'n':
-                        if (streq(optarg, "all"))
-                                o.tail = -1;
-                        else if (ctl_parse_unsigned(optarg, &u) >= 0 && u <= INT64_MAX)
-                                o.tail = (int64_t) u;
-                        else
-                                return ctl_usage_error("Invalid line count '%s'", optarg);
-                        break;
-                case 'h':
-                        printf("Usage: berthctl logs [OPTIONS] ID\n"
-                               "\n"
-                               "Print a container's output from its log file, stdout to stdout and stderr\n"
-                               "to stderr.\n"
-                               "\n"
-                               "Options:\n"
-                               "  -f, --follow       Go on printing new output until the container stops\n"
-                               "  -t, --timestamps   Start every line with the time it was logged\n"
-                               "  -n, --tail=N       Print only the last N lines ('all' for everything)\n"
-                               "  -h, --help         Show this help\n");
-                        return 0;
-                case '?':
-                        return ctl_usage_hint();
-                default:
-                        return ctl_usage_error("Cannot parse options");
-                }
-        if (argc - optind != 1)
-                return ctl_usage_error(optind >= argc ? "Missing container ID" : "Too many arguments");
+        r = ctl_parse_options(argc, argv, &options, &args);
+        if (r != 1)
+                return r;
 
         r = ctl_bus_connect(&bus);
         if (r < 0)
@@ -694,7 +706,7 @@ int ctl_cmd_logs(int argc, char *argv[]) {
         if (isempty(c.log_path))
                 return ctl_error_errno(ENOENT, "Container '%s' has no log file (log driver not 'file')",
                                        c.id);
-        if (follow)
-                return ctl_logs_follow(bus, c.id, c.log_path, &o, false, NULL);
-        return logs_print(c.log_path, &o);
+        if (args.follow)
+                return ctl_logs_follow(bus, c.id, c.log_path, &args.options, false, NULL);
+        return logs_print(c.log_path, &args.options);
 }

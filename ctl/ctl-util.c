@@ -1,10 +1,11 @@
-/* berthctl's small shared helpers: the one-line error and usage messages, writing output (whole
- * buffers, JSON), and the parsers and formatters of command line values (signals, labels,
- * numbers, times).
+/* berthctl's small shared helpers: the one-line error and usage messages, the option parser every
+ * command uses, writing output (whole buffers, JSON), and the parsers and formatters of command
+ * line values (signals, labels, numbers, sizes, times, lists).
  *
  * Errors are printed here with stdio rather than through common/log.c: the format of a client's
  * error line is part of its interface (tests and scripts match it), so it is spelled out here. */
 
+#include <assert.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -78,6 +79,65 @@ int ctl_usage_error(const char *format, ...) {
         va_end(ap);
         fputc('\n', stderr);
         return ctl_usage_hint();
+}
+
+/**
+ * ctl_parse_options() - parse a command's options and check the number of its operands.
+ * @argc: argument count.
+ * @argv: arguments, argv[0] being "berthctl COMMAND".
+ * @o: the command's options.
+ * @userdata: passed to @o->handle.
+ *
+ * -h and --help print @o->help; unknown options and a wrong number of operands are usage errors.
+ *
+ * Return: 1 to go on with the command, its operands starting at argv[optind]; otherwise what the
+ * command returns: 0 after --help, CTL_EXIT_USAGE, or a negative errno (printed).
+ */
+int ctl_parse_options(int argc, char *argv[], const CtlOptions *o, void *userdata) {
+        int c, n, r;
+
+        while ((c = getopt_long(argc, argv, o->short_options, o->long_options, NULL)) >= 0) {
+                if (c == 'h') {
+                        fputs(o->help, stdout);
+                        return 0;
+                }
+                if (c == '?')
+                        return ctl_usage_hint();
+                if (!o->handle)
+                        return ctl_usage_error("Cannot parse options");
+                r = o->handle(c, optarg, userdata);
+                if (r != 0)
+                        return r;
+        }
+
+        n = argc - optind;
+        if (n >= o->min_operands && (o->max_operands < 0 || n <= o->max_operands))
+                return 1;
+        if (o->operands_error)
+                return ctl_usage_error("%s", o->operands_error);
+        return ctl_usage_error(n < o->min_operands ? "Missing container ID" : "Too many arguments");
+}
+
+const struct option ctl_json_options[] = {
+        CTL_OPTION_JSON,
+        CTL_OPTION_HELP,
+        {}
+};
+
+/**
+ * ctl_handle_json() - the CtlOptions.handle of commands whose only option is --json.
+ * @option: CTL_ARG_JSON.
+ * @arg: NULL.
+ * @userdata: a bool, set to true.
+ *
+ * Return: 0.
+ */
+int ctl_handle_json(int option, const char *arg, void *userdata) {
+        bool *json = userdata;
+
+        assert(option == CTL_ARG_JSON);
+        *json = true;
+        return 0;
 }
 
 /**
@@ -212,6 +272,39 @@ int ctl_parse_unsigned(const char *s, uint64_t *ret) {
 }
 
 /**
+ * ctl_parse_size() - parse a size in bytes.
+ * @s: digits with an optional suffix K, M or G (either case; powers of 1024).
+ * @ret: the size.
+ *
+ * Return: 0, -EINVAL, -ERANGE or -ENOMEM.
+ */
+int ctl_parse_size(const char *s, uint64_t *ret) {
+        static const struct { char suffix; uint64_t factor; } suffixes[] = {
+                { 'K', 1ULL << 10 }, { 'M', 1ULL << 20 }, { 'G', 1ULL << 30 },
+        };
+        _cleanup_free_ char *digits = NULL;
+        uint64_t factor = 1, v;
+        size_t n = strlen(s);
+        int r;
+
+        for (size_t i = 0; n > 1 && i < ELEMENTSOF(suffixes); i++)
+                if (s[n - 1] == suffixes[i].suffix || s[n - 1] == suffixes[i].suffix + 'a' - 'A') {
+                        factor = suffixes[i].factor;
+                        n--;
+                }
+        digits = strndup(s, n);
+        if (!digits)
+                return -ENOMEM;
+        r = ctl_parse_unsigned(digits, &v);
+        if (r < 0)
+                return r;
+        if (v > UINT64_MAX / factor)
+                return -ERANGE;
+        *ret = v * factor;
+        return 0;
+}
+
+/**
  * ctl_format_time() - format µs since the epoch as RFC 3339 in UTC.
  * @usec: µs, CLOCK_REALTIME; must not be 0.
  * @buf: where to write, e.g. "2026-11-24T09:13:44.123456Z".
@@ -249,5 +342,30 @@ int ctl_print_json(json_object *j) {
                 return ctl_error_errno(ENOMEM, "Out of memory.");
         fputs(s, stdout);
         fputc('\n', stdout);
+        return 0;
+}
+
+/**
+ * ctl_strv_push() - append a copy of a string to a NULL-terminated list.
+ * @l: the list (NULL is an empty list); reallocated.
+ * @s: the string.
+ *
+ * Return: 0, or -ENOMEM (then @l is unchanged).
+ */
+int ctl_strv_push(char ***l, const char *s) {
+        size_t n = strv_length(*l);
+        char **nl, *copy;
+
+        copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        nl = realloc(*l, (n + 2) * sizeof(char *));
+        if (!nl) {
+                free(copy);
+                return -ENOMEM;
+        }
+        nl[n] = copy;
+        nl[n + 1] = NULL;
+        *l = nl;
         return 0;
 }

@@ -6,10 +6,6 @@
 #include "ctl-util.h"
 #include "ctl.h"
 
-enum {
-        ARG_JSON = 0x100,
-};
-
 /**
  * ctl_cmd_version() - "berthctl version [--json]".
  * @argc: argument count.
@@ -20,34 +16,25 @@ enum {
  * Return: exit status, or a negative errno (printed).
  */
 int ctl_cmd_version(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, ARG_JSON },
-                { "help", no_argument, NULL, 'h'      },
-                {}
+        static const CtlOptions options = {
+                .short_options = "h",
+                .long_options = ctl_json_options,
+                .help = "Usage: berthctl version [--json]\n"
+                        "\n"
+                        "Show the versions of berthctl and berthd.\n",
+                .handle = ctl_handle_json,
+                .min_operands = 0,
+                .max_operands = 0,
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *server = NULL;
         bool json = false;
-        int ch, r;
+        int r;
 
-        while ((ch = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (ch) {
-                case ARG_JSON:
-                        json = true;
-                        break;
-                case 'h':
-                        printf("Usage: berthctl version [--json]\n"
-                               "\n"
-                               "Show the versions of berthctl and berthd.\n");
-                        return 0;
-                case '?':
-                        return ctl_usage_hint();
-                default:
-                        return ctl_usage_error("Cannot parse options");
-                }
-        if (optind < argc)
-                return ctl_usage_error("Too many arguments");
+        r = ctl_parse_options(argc, argv, &options, &json);
+        if (r != 1)
+                return r;
 
         r = ctl_bus_connect(&bus);
         if (r < 0)
