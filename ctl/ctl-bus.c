@@ -1,49 +1,68 @@
 /* berthctl's bus client: connecting to the bus berthd is on (--system, --user, --address,
- * BERTH_ADDRESS), calling the manager, and printing the errors of failed calls in one format
- * ("berthctl: <message>", the message of the D-Bus error as berthd wrote it). */
+ * BERTH_ADDRESS) and calling the manager. A call that fails prints one sentence
+ * (ctl-bus-error.c) that names the container when the call has one: the first argument of every
+ * method of org.berth.Monitor1 that takes a string is a container id. */
 
 #include <stdarg.h>
 
+#include "ctl-bus-error.h"
 #include "ctl-bus.h"
 #include "ctl-util.h"
+
+#define DEFAULT_SYSTEM_BUS_ADDRESS "unix:path=/run/dbus/system_bus_socket"
 
 CtlTransport arg_transport = CTL_TRANSPORT_DEFAULT;
 const char *arg_address = NULL;
 
-static bool error_is_berth(const sd_bus_error *error) {
-        return error->name && strneq(error->name, "org.berth.Error.", strlen("org.berth.Error."));
+/* The address sd_bus_open_system() or sd_bus_open_user() connect to, found the way they find it, to
+ * name it when they fail; NULL when there is none. */
+static char *default_address(CtlTransport transport) {
+        const char *e;
+        char *s;
+
+        if (transport == CTL_TRANSPORT_SYSTEM) {
+                e = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+                return strdup(isempty(e) ? DEFAULT_SYSTEM_BUS_ADDRESS : e);
+        }
+        e = getenv("DBUS_SESSION_BUS_ADDRESS");
+        if (!isempty(e))
+                return strdup(e);
+        e = getenv("XDG_RUNTIME_DIR");
+        if (isempty(e) || asprintf(&s, "unix:path=%s/bus", e) < 0)
+                return NULL;
+        return s;
 }
 
-/**
- * ctl_bus_error() - print the error of a failed bus operation.
- * @error: the D-Bus error, may be unset.
- * @r: the negative errno the operation returned.
- * @context: what was being done, e.g. "Failed to call StartContainer"; may be NULL.
- *
- * berthd's own errors (org.berth.Error.*) are printed as berthd wrote them; other D-Bus errors and
- * plain errnos get @context in front. With --debug the D-Bus error name is appended.
- *
- * Return: a negative errno.
- */
-int ctl_bus_error(const sd_bus_error *error, int r, const char *context) {
-        _cleanup_free_ char *name = NULL;
-        const char *msg;
+static int bus_open_address(const char *address, sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
 
-        if (r >= 0)
-                r = -EIO;
-        if (!sd_bus_error_is_set(error))
-                return context ? ctl_error_errno(r, "%s: %m", context) : ctl_error_errno(r, "%m");
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_address(bus, address);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_bus_client(bus, 1);
+        if (r < 0)
+                return r;
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
 
-        msg = isempty(error->message) ? error->name : error->message;
-        if (arg_debug && asprintf(&name, " (%s)", error->name) < 0)
-                name = NULL;
-        if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
-                (void) ctl_error_errno(r, "berthd is not running on this bus: %s%s", msg, name ?: "");
-        else if (!error_is_berth(error) && context)
-                (void) ctl_error_errno(r, "%s: %s%s", context, msg, name ?: "");
-        else
-                (void) ctl_error_errno(r, "%s%s", msg, name ?: "");
-        return r;
+/* Connects as the options say; the error is left to the caller. */
+static int bus_open(CtlTransport transport, const char *address, sd_bus **ret) {
+        switch (transport) {
+        case CTL_TRANSPORT_SYSTEM:
+                return sd_bus_open_system(ret);
+        case CTL_TRANSPORT_USER:
+                return sd_bus_open_user(ret);
+        default:
+                return bus_open_address(address, ret);
+        }
 }
 
 /**
@@ -70,35 +89,16 @@ int ctl_bus_connect(sd_bus **ret) {
                         transport = geteuid() == 0 ? CTL_TRANSPORT_SYSTEM : CTL_TRANSPORT_USER;
         }
 
-        switch (transport) {
-        case CTL_TRANSPORT_SYSTEM:
-                r = sd_bus_open_system(&bus);
-                if (r < 0)
-                        return ctl_error_errno(r, "Failed to connect to the system bus: %m");
-                break;
-        case CTL_TRANSPORT_USER:
-                r = sd_bus_open_user(&bus);
-                if (r == -ENOMEDIUM)
-                        return ctl_error_errno(r, "Failed to connect to the user bus: neither "
-                                               "$DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR is set "
-                                               "(use --address or --system)");
-                if (r < 0)
-                        return ctl_error_errno(r, "Failed to connect to the user bus: %m");
-                break;
-        default:
-                r = sd_bus_new(&bus);
-                if (r < 0)
-                        return ctl_error_errno(r, "Failed to allocate bus: %m");
-                r = sd_bus_set_address(bus, address);
-                if (r < 0)
-                        return ctl_error_errno(r, "Invalid bus address '%s': %m", address);
-                r = sd_bus_set_bus_client(bus, 1);
-                if (r < 0)
-                        return ctl_error_errno(r, "Failed to set bus client: %m");
-                r = sd_bus_start(bus);
-                if (r < 0)
-                        return ctl_error_errno(r, "Failed to connect to bus '%s': %m", address);
-                break;
+        r = bus_open(transport, address, &bus);
+        if (r < 0) {
+                _cleanup_free_ char *tried = NULL;
+
+                if (transport != CTL_TRANSPORT_ADDRESS)
+                        tried = default_address(transport);
+                return ctl_bus_connect_error(transport == CTL_TRANSPORT_SYSTEM ? "system" :
+                                             transport == CTL_TRANSPORT_USER   ? "user" :
+                                                                                 NULL,
+                                             tried ?: address, r);
         }
 
         (void) sd_bus_set_description(bus, "berthctl");
@@ -127,6 +127,19 @@ int ctl_new_call(sd_bus *bus, const char *method, sd_bus_message **ret) {
         return 0;
 }
 
+/* The container a sent call is about: its first argument, when that is a string. */
+static const char *call_container_id(sd_bus_message *m) {
+        const char *id = NULL;
+        char type;
+
+        if (sd_bus_message_rewind(m, true) < 0 || sd_bus_message_peek_type(m, &type, NULL) <= 0 ||
+            type != 's')
+                return NULL;
+        if (sd_bus_message_read_basic(m, 's', &id) < 0)
+                return NULL;
+        return id;
+}
+
 /**
  * ctl_call_message() - send a method call and wait for its reply.
  * @bus: the connection.
@@ -139,15 +152,11 @@ int ctl_new_call(sd_bus *bus, const char *method, sd_bus_message **ret) {
 int ctl_call_message(sd_bus *bus, sd_bus_message *m, uint64_t timeout, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *context = NULL;
         int r;
 
         r = sd_bus_call(bus, m, timeout, &error, &reply);
-        if (r < 0) {
-                if (asprintf(&context, "Failed to call %s", sd_bus_message_get_member(m)) < 0)
-                        context = NULL;
-                return ctl_bus_error(&error, r, context);
-        }
+        if (r < 0)
+                return ctl_bus_error(bus, &error, r, sd_bus_message_get_member(m), call_container_id(m));
         if (ret_reply)
                 *ret_reply = TAKE_PTR(reply);
         return 0;
@@ -178,18 +187,4 @@ int ctl_call(sd_bus *bus, const char *method, uint64_t timeout, sd_bus_message *
         if (r < 0)
                 return ctl_error_errno(r, "Failed to build %s call: %m", method);
         return ctl_call_message(bus, m, timeout, ret_reply);
-}
-
-/**
- * ctl_bus_error_is_transient() - whether a failed call may work when tried again.
- * @error: the error of the call.
- *
- * True when berthd went away while the call was pending or is not on the bus right now, as
- * during a berthd restart; the containers live on, so a client waiting for one can try again.
- *
- * Return: true or false.
- */
-bool ctl_bus_error_is_transient(const sd_bus_error *error) {
-        return sd_bus_error_has_names(error, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_SERVICE_UNKNOWN,
-                                      SD_BUS_ERROR_NAME_HAS_NO_OWNER);
 }

@@ -1,5 +1,5 @@
-/* berthctl's bus client (ctl-bus.c): the connection to the bus berthd is on, method calls on the
- * manager, and the one-line messages for the errors they fail with. */
+/* berthctl's bus client (ctl-bus.c): the connection to the bus berthd is on and method calls on
+ * the manager; a failure is printed as one sentence (ctl-bus-error.h). */
 #pragma once
 
 #include <stdbool.h>
@@ -34,5 +34,3 @@ int ctl_new_call(sd_bus *bus, const char *method, sd_bus_message **ret);
 int ctl_call_message(sd_bus *bus, sd_bus_message *m, uint64_t timeout, sd_bus_message **ret_reply);
 int ctl_call(sd_bus *bus, const char *method, uint64_t timeout, sd_bus_message **ret_reply,
              const char *types, ...);
-int ctl_bus_error(const sd_bus_error *error, int r, const char *context);
-bool ctl_bus_error_is_transient(const sd_bus_error *error);

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "ctl-bus-error.h"
 #include "ctl-bus.h"
 #include "ctl-container.h"
 #include "ctl-util.h"
@@ -187,6 +188,13 @@ static int parse_container_properties(sd_bus_message *m, CtlContainer *c) {
         return sd_bus_message_exit_container(m);
 }
 
+/* The container can be deleted between GetContainer and GetAll: then its object is gone. */
+static int property_error(sd_bus *bus, const sd_bus_error *error, int r, const char *id) {
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_OBJECT))
+                return ctl_error_errno(ENOENT, "Container '%s' was deleted while berthctl read it", id);
+        return ctl_bus_error(bus, error, r, "GetAll", id);
+}
+
 /**
  * ctl_container_get() - read all properties of a container.
  * @bus: the connection.
@@ -219,7 +227,7 @@ int ctl_container_get(sd_bus *bus, const char *id, CtlContainer *ret) {
         r = sd_bus_call_method(bus, CTL_BUS_NAME, c.path, "org.freedesktop.DBus.Properties", "GetAll",
                                &error, &reply, "s", CTL_CONTAINER_INTERFACE);
         if (r < 0)
-                return ctl_bus_error(&error, r, "Failed to read container properties");
+                return property_error(bus, &error, r, id);
         r = parse_container_properties(reply, &c);
         if (r < 0)
                 return ctl_error_errno(r, "Failed to parse properties of container '%s': %m", id);

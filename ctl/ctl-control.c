@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <signal.h>
 
+#include "ctl-bus-error.h"
 #include "ctl-bus.h"
 #include "ctl-util.h"
 #include "ctl.h"
@@ -250,11 +251,11 @@ static int wait_container(sd_bus *bus, const char *id, int *ret_status) {
                  * there in the first place, say so at once. */
                 if (!ctl_bus_error_is_transient(&error) ||
                     (failing_since == 0 && !sd_bus_error_has_name(&error, SD_BUS_ERROR_NO_REPLY)))
-                        return ctl_bus_error(&error, r, "Failed to call WaitContainer");
+                        return ctl_bus_error(bus, &error, r, "WaitContainer", id);
                 if (failing_since == 0)
                         failing_since = now_usec(CLOCK_MONOTONIC);
                 else if (now_usec(CLOCK_MONOTONIC) - failing_since > 60 * USEC_PER_SEC)
-                        return ctl_bus_error(&error, r, "Failed to call WaitContainer");
+                        return ctl_bus_error(bus, &error, r, "WaitContainer", id);
                 (void) usleep(250 * USEC_PER_MSEC);
         }
 }

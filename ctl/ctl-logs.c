@@ -22,6 +22,7 @@
 #include <time.h>
 
 /* macro.h (through ctl-bus.h) first: cri-log.h uses EINVAL without including <errno.h> itself. */
+#include "ctl-bus-error.h"
 #include "ctl-bus.h"
 #include "ctl-container.h"
 #include "ctl-logs.h"
@@ -483,7 +484,7 @@ static int on_wait_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
                                 follow_fail(f, ctl_error_errno(r, "Failed to add timer: %m"));
                         return 0;
                 }
-                r = ctl_bus_error(e, sd_bus_message_get_errno(m), "Failed to call WaitContainer");
+                r = ctl_bus_error(f->bus, e, sd_bus_message_get_errno(m), "WaitContainer", f->id);
                 follow_fail(f, r);
                 return 0;
         }

@@ -2,6 +2,7 @@
 
 #include <getopt.h>
 
+#include "ctl-bus-error.h"
 #include "ctl-bus.h"
 #include "ctl-util.h"
 #include "ctl.h"
@@ -42,7 +43,7 @@ int ctl_cmd_version(int argc, char *argv[]) {
         r = sd_bus_get_property_string(bus, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE, "Version",
                                        &error, &server);
         if (r < 0)
-                return ctl_bus_error(&error, r, "Failed to read berthd's version");
+                return ctl_bus_error(bus, &error, r, "Version", NULL);
 
         if (json) {
                 _cleanup_json_ json_object *o = json_object_new_object();

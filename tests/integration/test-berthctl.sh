@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test-berthctl.sh: drives berthctl end to end against a real berthd on a private dbus-daemon,
 # with real runc and busybox bundles: run (foreground, --rm, -d), wait, logs, ps --json,
-# inspect, kill, rm / rm -f, and the one-line errors for unknown ids.
+# inspect, kill, rm / rm -f, the one-line errors for unknown ids, and the sentences berthctl prints
+# for D-Bus errors (berthd not running, a bus policy that refuses, a caller berthd refuses, no
+# reply, a lost connection, no bus at all).
 #
 # Runs under `make check` (BERTH_BUILDDIR and BERTH_SRCDIR set) or by hand from a build dir.
 # Also busctl and gdbus on a shim's own control socket.
@@ -41,6 +43,8 @@ state=$tmp/state
 logs=$tmp/logs
 dbus_pid=
 berthd_pid=
+dbus2_pid=
+berthd2_pid=
 failures=0
 
 stop_pid() { # pid: SIGTERM, then SIGKILL after 5 s
@@ -79,6 +83,9 @@ cleanup() {
                 done
         fi
         stop_pid "$dbus_pid"
+        [ -z "$berthd2_pid" ] || kill -CONT "$berthd2_pid" 2>/dev/null
+        stop_pid "$berthd2_pid"
+        stop_pid "$dbus2_pid"
         rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -105,32 +112,47 @@ expect_json() { # expect_json WHAT FILE [ARGS...] <<PROGRAM
 
 # ---- the private bus and berthd -------------------------------------------------------------
 
+# start_dbus CONFIG NAME PIDVAR: a dbus-daemon listening on $tmp/NAME; its pid goes to the
+# variable PIDVAR, its address to $tmp/NAME.address.
+start_dbus() {
+        local config=$1 name=$2 i
+        dbus-daemon --config-file="$config" --print-address=3 --nofork --nopidfile \
+                --address="unix:path=$tmp/$name" 3>"$tmp/$name.address" 2>"$tmp/$name.log" &
+        printf -v "$3" %s $!
+        for ((i = 0; i < 100; i++)); do
+                [ -s "$tmp/$name.address" ] && return 0
+                sleep 0.1
+        done
+        echo "FAIL: dbus-daemon did not start" >&2
+        cat "$tmp/$name.log" >&2
+        exit 1
+}
+
+# start_berthd ADDRESS SUFFIX PIDVAR: berthd on the bus at ADDRESS with its state in
+# $tmp/stateSUFFIX, its logs in $tmp/logsSUFFIX and its output in $tmp/berthdSUFFIX.log; its pid
+# goes to the variable PIDVAR. Returns once berthctl gets an answer from it.
+start_berthd() {
+        local address=$1 suffix=$2 pid i
+        "$builddir/berthd" --address="$address" --state-dir="$tmp/state$suffix" \
+                --log-dir="$tmp/logs$suffix" </dev/null >"$tmp/berthd$suffix.log" 2>&1 &
+        pid=$!
+        printf -v "$3" %s "$pid"
+        for ((i = 0; i < 100; i++)); do
+                BERTH_ADDRESS=$address "$berthctl" ps >/dev/null 2>&1 && return 0
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        echo "FAIL: berthd did not come up" >&2
+        cat "$tmp/berthd$suffix.log" >&2
+        exit 1
+}
+
 # Other users reach the bus socket (not the rest): they are refused by berthd, not by the bus.
 chmod 0711 "$tmp"
-dbus-daemon --config-file="$srcdir/tests/data/bus.conf" --print-address=3 --nofork --nopidfile \
-        --address="unix:path=$tmp/bus" 3>"$tmp/address" 2>"$tmp/dbus.log" &
-dbus_pid=$!
-for ((i = 0; i < 100; i++)); do
-        [ -s "$tmp/address" ] && break
-        sleep 0.1
-done
-[ -s "$tmp/address" ] || { echo "FAIL: dbus-daemon did not start" >&2; cat "$tmp/dbus.log" >&2; exit 1; }
-BERTH_ADDRESS=$(head -n 1 "$tmp/address")
+start_dbus "$srcdir/tests/data/bus.conf" bus dbus_pid
+BERTH_ADDRESS=$(head -n 1 "$tmp/bus.address")
 export BERTH_ADDRESS
-
-"$builddir/berthd" --address="$BERTH_ADDRESS" --state-dir="$state" --log-dir="$logs" \
-        </dev/null >"$tmp/berthd.log" 2>&1 &
-berthd_pid=$!
-for ((i = 0; i < 100; i++)); do
-        "$berthctl" ps >/dev/null 2>&1 && break
-        kill -0 "$berthd_pid" 2>/dev/null || break
-        sleep 0.1
-done
-if ! "$berthctl" ps >/dev/null 2>&1; then
-        echo "FAIL: berthd did not come up" >&2
-        cat "$tmp/berthd.log" >&2
-        exit 1
-fi
+start_berthd "$BERTH_ADDRESS" "" berthd_pid
 
 bundle() { # bundle NAME CMD...: makes a busybox bundle, prints its path
         local dir=$tmp/bundles/$1
@@ -339,6 +361,161 @@ expect_eq created "$("$berthctl" inspect acl1 | python3 -c 'import json,sys; pri
 "$berthctl" inspect acl2 >/dev/null 2>&1 && fail "a refused create made acl2" || pass "a refused create made nothing"
 "$berthctl" rm acl1
 expect_rc 0 $? "berthctl rm acl1"
+
+# ---- D-Bus errors as sentences ------------------------------------------------------------------
+# Every error berthctl gets from the bus is one line a person understands, with exit status 1;
+# --debug adds the raw D-Bus error on a second line.
+
+# expect_error WHAT WANT_STDERR CMD...: CMD exits 1, prints nothing on stdout and exactly WANT_STDERR.
+expect_error() {
+        local what=$1 want=$2 rc
+        shift 2
+        "$@" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        if [ "$rc" = 1 ] && [ ! -s "$tmp/out" ] && [ "$(cat "$tmp/err")" = "$want" ]; then
+                pass "$what: exit 1, '$want'"
+        else
+                fail "$what: exit $rc, stdout '$(cat "$tmp/out")', stderr '$(cat "$tmp/err")', expected '$want'"
+        fi
+}
+# expect_debug WHAT SENTENCE RAW_PATTERN CMD...: with --debug, the sentence and then the raw error.
+expect_debug() {
+        local what=$1 sentence=$2 raw=$3 rc
+        shift 3
+        "$@" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        # shellcheck disable=SC2053
+        if [ "$rc" = 1 ] && [ "$(wc -l <"$tmp/err")" = 2 ] && [ "$(head -n 1 "$tmp/err")" = "$sentence" ] &&
+           [[ "$(tail -n 1 "$tmp/err")" == $raw ]]; then
+                pass "$what: the sentence, then '$(tail -n 1 "$tmp/err")'"
+        else
+                fail "$what: exit $rc, stderr '$(cat "$tmp/err")'"
+        fi
+}
+
+# A caller berthd refuses: berthctl itself, run as nobody (a copy nobody may execute).
+mkdir -p "$tmp/bin"
+cp "$berthctl" "$tmp/bin/berthctl"
+chmod 0755 "$tmp/bin" "$tmp/bin/berthctl"
+nobody_ctl() { setpriv --reuid=65534 --regid=65534 --clear-groups "$tmp/bin/berthctl" "$@"; }
+"$berthctl" create acl3 "$b42" >/dev/null
+expect_rc 0 $? "berthctl create acl3"
+nobody_ctl ps -a -q >"$tmp/out" 2>"$tmp/err"
+expect_rc 0 $? "berthctl ps as nobody"
+grep -qx acl3 "$tmp/out" && pass "nobody's berthctl ps lists acl3" ||
+        fail "nobody's ps: '$(cat "$tmp/out" "$tmp/err")'"
+as_root="run berthctl as root, e.g. with sudo, or"
+denied="berthd lets only root, or a user polkit authorizes for org.berth.manage, change containers;"
+denied="$denied $as_root ask the administrator for that authorization"
+expect_error "berthctl kill as nobody" \
+        "berthctl: Not allowed to signal container 'acl3': $denied" nobody_ctl kill acl3
+expect_error "berthctl rm -f as nobody" \
+        "berthctl: Not allowed to delete container 'acl3': $denied" nobody_ctl rm -f acl3
+expect_error "berthctl start as nobody" \
+        "berthctl: Not allowed to start container 'acl3': $denied" nobody_ctl start acl3
+expect_error "berthctl run as nobody" \
+        "berthctl: Not allowed to create container 'acl4': $denied" nobody_ctl run --rm acl4 "$b42"
+expect_debug "berthctl --debug pause as nobody" \
+        "berthctl: Not allowed to pause container 'acl3': $denied" \
+        "berthctl: D-Bus error org.berth.Error.AccessDenied: *" nobody_ctl --debug pause acl3
+expect_eq created "$(state_of acl3)" "nobody's berthctl changed nothing"
+"$berthctl" rm acl3
+expect_rc 0 $? "berthctl rm acl3"
+
+# A second private bus whose policy refuses KillContainer to everyone and everything to nobody,
+# and which answers for a silent berthd after 1 s.
+cat >"$tmp/deny.conf" <<'EOF_CONF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+    <allow user="*"/>
+    <deny send_destination="org.berth.Monitor1" send_interface="org.berth.Monitor1"
+          send_member="KillContainer"/>
+  </policy>
+  <policy user="nobody">
+    <deny send_destination="org.berth.Monitor1"/>
+  </policy>
+  <limit name="reply_timeout">1000</limit>
+</busconfig>
+EOF_CONF
+start_dbus "$tmp/deny.conf" bus2 dbus2_pid
+address2=$(head -n 1 "$tmp/bus2.address")
+bus2="the bus at unix:path=$tmp/bus2"
+ctl2() { BERTH_ADDRESS=$address2 "$berthctl" "$@"; }
+
+choose_bus="with --system, --user or --address"
+not_running="berthctl: berthd is not running on $bus2; start it, or tell berthctl the bus it is on $choose_bus"
+expect_error "berthctl ps without berthd" "$not_running" ctl2 ps
+expect_error "berthctl wait without berthd" "$not_running" ctl2 wait x1
+expect_debug "berthctl --debug ps without berthd" "$not_running" \
+        "berthctl: D-Bus error org.freedesktop.DBus.Error.ServiceUnknown: *" ctl2 --debug ps
+
+start_berthd "$address2" 2 berthd2_pid
+
+policy="the policy of $bus2 does not let this user call berthd"
+installed="check that berth's bus policy (org.berth.Monitor1.conf) is installed"
+expect_error "berthctl kill refused by the bus policy" \
+        "berthctl: Not allowed to signal container 'x1': $policy; $installed" ctl2 kill x1
+expect_debug "berthctl --debug kill refused by the bus policy" \
+        "berthctl: Not allowed to signal container 'x1': $policy; $installed" \
+        "berthctl: D-Bus error org.freedesktop.DBus.Error.AccessDenied: Rejected send message*" ctl2 --debug kill x1
+expect_error "berthctl ps as nobody, refused by the bus policy" \
+        "berthctl: Not allowed to list containers: $policy; $as_root $installed" \
+        env BERTH_ADDRESS="$address2" setpriv --reuid=65534 --regid=65534 --clear-groups "$tmp/bin/berthctl" ps
+
+# berthd stopped: the bus answers for it when its reply timeout has passed.
+kill -STOP "$berthd2_pid"
+stuck="(it may be stuck, overloaded or restarting)"
+expect_error "berthctl ps while berthd does not answer" \
+        "berthctl: berthd did not answer the request to list containers $stuck; see its log, e.g. 'journalctl -u berthd'" \
+        ctl2 ps
+expect_error "berthctl rm while berthd does not answer" \
+        "berthctl: berthd did not answer the request to delete container 'x1' $stuck; 'berthctl inspect x1' shows whether it was done" \
+        ctl2 rm x1
+
+# The bus goes away under a pending call (berthctl is on the bus once the bus lists it).
+ctl2 start x1 >"$tmp/out" 2>"$tmp/err" &
+start_pid=$!
+for ((i = 0; i < 100; i++)); do
+        busctl --address="$address2" list --no-legend 2>/dev/null |
+                awk '$3 == "berthctl" { f = 1 } END { exit !f }' && break
+        sleep 0.1
+done
+stop_pid "$dbus2_pid"
+dbus2_pid=
+wait "$start_pid"
+rc=$?
+want="berthctl: Lost the connection to $bus2 while trying to start container 'x1'; is the bus still running,"
+want="$want and does it let this user connect?"
+if [ "$rc" = 1 ] && [ "$(cat "$tmp/err")" = "$want" ]; then
+        pass "berthctl start when the bus goes away: exit 1, '$want'"
+else
+        fail "berthctl start when the bus goes away: exit $rc, stderr '$(cat "$tmp/err")', expected '$want'"
+fi
+kill -CONT "$berthd2_pid"
+stop_pid "$berthd2_pid"
+berthd2_pid=
+
+# No bus at all.
+listening="no bus is listening there; start it, or tell berthctl the bus berthd is on $choose_bus"
+expect_error "berthctl ps with no bus at the address" \
+        "berthctl: Cannot connect to $bus2: $listening" ctl2 ps
+expect_error "berthctl --system ps with no system bus" \
+        "berthctl: Cannot connect to the system bus (unix:path=$tmp/nosuch): $listening" \
+        env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$tmp/nosuch" "$berthctl" --system ps
+expect_error "berthctl --user ps without a session bus address" \
+        "berthctl: Cannot find the user bus: neither \$DBUS_SESSION_BUS_ADDRESS nor \$XDG_RUNTIME_DIR is set; use --system, or --address (or \$BERTH_ADDRESS) for the bus berthd is on" \
+        env -u DBUS_SESSION_BUS_ADDRESS -u XDG_RUNTIME_DIR "$berthctl" --user ps
+expect_error "berthctl --address with no address in it" \
+        "berthctl: Cannot connect to the bus at nonsense: not a valid D-Bus address (such as unix:path=/run/dbus/system_bus_socket)" \
+        "$berthctl" --address=nonsense ps
 
 # ---- nothing left -----------------------------------------------------------------------------
 
