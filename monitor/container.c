@@ -1,5 +1,6 @@
 /* The container model: lifetime, state changes, waiters and removal. Its D-Bus face is in
- * container-dbus.c and its shim plumbing in container-shim.c. */
+ * container-dbus.c and its shim plumbing in shim-spawn.c, shim-link.c, shim-watch.c and
+ * runtime-cleanup.c. */
 
 #include <fcntl.h>
 #include <stdarg.h>

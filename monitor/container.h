@@ -90,16 +90,26 @@ void container_remove(Container *c);
 
 int container_remove_state(Container *c);
 
-/* container-shim.c */
+/* shim-spawn.c */
 int container_spawn_shim(Container *c, const int stdio_fds[3]);
+void container_create_failed(Container *c);
+
+/* shim-link.c */
 int container_attach_shim(Container *c, pid_t shim_pid);
 int container_sync_state(Container *c);
+int container_sync_state_async(Container *c);
 int container_shim_call(Container *c, sd_bus_message *request, const char *member,
                         sd_bus_message_handler_t done, const char *types, ...);
 int container_start(Container *c, sd_bus_message *request);
 int container_delete(Container *c, sd_bus_message *request, bool force, sd_bus_error *error);
+
+/* shim-watch.c */
+int container_watch_shim(Container *c, pid_t pid);
 void container_shim_lost(Container *c);
 void container_mark_lost(Container *c);
+
+/* runtime-cleanup.c */
+int runtime_cleanup_start(Container *c, sd_bus_message *request);
 int container_delete_without_shim(Container *c, sd_bus_message *request);
 RuntimeCleanup *runtime_cleanup_free(RuntimeCleanup *rc);
 
