@@ -33,6 +33,13 @@ static void sync_berthd(void) {
         _cleanup_free_ char *list = harness_list_text();
 }
 
+/* harness_create() without the object path, which these tests do not need. */
+static void create_container(const char *id, const char *bundle, bool start) {
+        _cleanup_free_ char *path = harness_create(id, bundle, start);
+
+        ck_assert_ptr_nonnull(path);
+}
+
 static pid_t read_pid_file(const char *path) {
         _cleanup_free_ char *text = harness_read_file(path, NULL);
 
@@ -281,7 +288,7 @@ START_TEST(test_faults_shim_killed_berthd_running) {
         pid_t init, shim;
         uint64_t t0;
 
-        ck_assert_ptr_nonnull(harness_create("lost", bundle, true));
+        create_container("lost", bundle, true);
         init = (pid_t) harness_get_u32("lost", "Pid");
         shim = (pid_t) harness_get_u32("lost", "ShimPid");
         log_path = harness_get_string("lost", "LogPath");
@@ -321,9 +328,9 @@ START_TEST(test_faults_shim_killed_berthd_down) {
         const char *ids[] = { "lost-running", "lost-created", "lost-paused" };
         pid_t inits[3], shims[3];
 
-        ck_assert_ptr_nonnull(harness_create(ids[0], sleeper, true));
-        ck_assert_ptr_nonnull(harness_create(ids[1], sleeper, false));
-        ck_assert_ptr_nonnull(harness_create(ids[2], sleeper, true));
+        create_container(ids[0], sleeper, true);
+        create_container(ids[1], sleeper, false);
+        create_container(ids[2], sleeper, true);
         {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 harness_assert_ok(harness_call_manager("PauseContainer", &error, NULL, "s", ids[2]), &error);
@@ -360,7 +367,7 @@ START_TEST(test_faults_shim_killed_after_exit) {
         _cleanup_(harness_watch_freep) HarnessWatch *exited = harness_watch_manager("ContainerExited");
         pid_t init, shim;
 
-        ck_assert_ptr_nonnull(harness_create("real", bundle, true));
+        create_container("real", bundle, true);
         init = (pid_t) harness_get_u32("real", "Pid");
         shim = (pid_t) harness_get_u32("real", "ShimPid");
         (void) harness_kill_berthd(SIGKILL);
@@ -549,10 +556,10 @@ START_TEST(test_faults_delete_then_reuse_id) {
         pid_t first, second;
 
         for (unsigned i = 0; i < 5; i++) {
-                ck_assert_ptr_nonnull(harness_create("again", bundle, true));
+                create_container("again", bundle, true);
                 first = (pid_t) harness_get_u32("again", "ShimPid");
                 harness_delete("again", true);
-                ck_assert_ptr_nonnull(harness_create("again", bundle, true));
+                create_container("again", bundle, true);
                 second = (pid_t) harness_get_u32("again", "ShimPid");
                 ck_assert_int_ne(first, second);
                 assert_state("again", "running");
@@ -688,7 +695,7 @@ START_TEST(test_faults_state_without_shim) {
         _cleanup_free_ char *config = NULL, *text = NULL, *ghost = NULL, *junk = NULL, *p = NULL;
         char *where;
 
-        ck_assert_ptr_nonnull(harness_create("model", bundle, false));
+        create_container("model", bundle, false);
         config = harness_state_path("model", "container.json");
         text = harness_read_file(config, NULL);
         where = strstr(text, "\"model\"");
@@ -729,7 +736,7 @@ START_TEST(test_faults_pid_reused_dead_shim) {
         _cleanup_free_ char *pid_file = harness_state_path("reused", "shim.pid");
         pid_t init, shim, unrelated;
 
-        ck_assert_ptr_nonnull(harness_create("reused", bundle, true));
+        create_container("reused", bundle, true);
         init = (pid_t) harness_get_u32("reused", "Pid");
         shim = (pid_t) harness_get_u32("reused", "ShimPid");
         (void) harness_kill_berthd(SIGKILL);
@@ -754,7 +761,7 @@ START_TEST(test_faults_pid_file_lies) {
         _cleanup_free_ char *pid_file = harness_state_path("lied", "shim.pid");
         pid_t init, shim, unrelated;
 
-        ck_assert_ptr_nonnull(harness_create("lied", bundle, true));
+        create_container("lied", bundle, true);
         init = (pid_t) harness_get_u32("lied", "Pid");
         shim = (pid_t) harness_get_u32("lied", "ShimPid");
         (void) harness_kill_berthd(SIGKILL);
@@ -800,7 +807,7 @@ static void other_container_works(const char *sleeper, const char *id) {
         _cleanup_free_ char *state = harness_get_string("steady", "State");
 
         ck_assert_str_eq(state, "running");
-        ck_assert_ptr_nonnull(harness_create(id, sleeper, true));
+        create_container(id, sleeper, true);
         harness_kill(id, SIGKILL);
         ck_assert_int_eq(harness_wait(id), 137);
         harness_delete(id, false);
@@ -812,7 +819,7 @@ START_TEST(test_faults_runtime_hangs) {
         pid_t runtime, shim;
         uint64_t t0;
 
-        ck_assert_ptr_nonnull(harness_create("steady", sleeper, true));
+        create_container("steady", sleeper, true);
         create_wrapped("hang", sleeper, false);
         shim = (pid_t) harness_get_u32("hang", "ShimPid");
 
@@ -856,7 +863,7 @@ START_TEST(test_faults_runtime_hangs_in_create) {
         pid_t runtime;
         uint64_t t0;
 
-        ck_assert_ptr_nonnull(harness_create("steady", sleeper, true));
+        create_container("steady", sleeper, true);
         wrapper_set("pause", "create", "hc");
         t0 = harness_now_usec();
         create = create_wrapped_async("hc", sleeper);
@@ -917,7 +924,7 @@ START_TEST(test_faults_sigpipe) {
         _cleanup_free_ char *bundle = harness_make_bundle("b", "sleep", "1000", NULL);
         pid_t shim, berthd = harness->berthd_pid;
 
-        ck_assert_ptr_nonnull(harness_create("piped", bundle, true));
+        create_container("piped", bundle, true);
         shim = (pid_t) harness_get_u32("piped", "ShimPid");
         ck_assert_int_eq(kill(berthd, SIGPIPE), 0);
         ck_assert_int_eq(kill(shim, SIGPIPE), 0);
