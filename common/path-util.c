@@ -89,6 +89,14 @@ bool path_is_normalized(const char *p) {
         }
 }
 
+/* Whether the n bytes at p are all JSON whitespace; p need not be NUL-terminated. */
+static bool only_whitespace(const char *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!strchr(" \t\r\n", p[i]) || p[i] == '\0')
+                        return false;
+        return true;
+}
+
 /**
  * json_parse_object() - parse text that must be exactly one JSON object (whitespace around it is fine)
  * @text: the text
@@ -121,7 +129,7 @@ int json_parse_object(const char *text, size_t size, json_object **ret, char **r
                 reason = strdup("unexpected end of data");
         else if (jerr != json_tokener_success)
                 reason = strdup(json_tokener_error_desc(jerr));
-        else if (strspn(text + offset, " \t\r\n") != size - offset)
+        else if (!only_whitespace(text + offset, size - offset))
                 reason = strdup("trailing data after the JSON value");
         else if (!json_object_is_type(obj, json_type_object))
                 reason = strdup("not a JSON object");

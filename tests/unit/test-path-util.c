@@ -168,6 +168,22 @@ START_TEST(test_path_util_bundle_valid) {
 }
 END_TEST
 
+/* json_parse_object() takes a length: what lies past it is not part of the text (the fuzzer found
+ * it reading on, up to a NUL byte, when the object was followed by whitespace). */
+START_TEST(test_path_util_json_parse_object_stops_at_size) {
+        static const char text[] = "{\"a\": 1}  and more";
+        _cleanup_json_ json_object *obj = NULL, *obj2 = NULL;
+        _cleanup_free_ char *reason = NULL;
+
+        ck_assert_int_eq(json_parse_object(text, strlen("{\"a\": 1}"), &obj, &reason), 0);
+        ck_assert_ptr_null(reason);
+        ck_assert(json_object_is_type(obj, json_type_object));
+        ck_assert_int_eq(json_parse_object(text, strlen("{\"a\": 1} "), &obj2, NULL), 0);
+        ck_assert_int_eq(json_parse_object(text, strlen("{\"a\": 1}  a"), &obj2, &reason), -EBADMSG);
+        ck_assert_ptr_nonnull(reason);
+}
+END_TEST
+
 /* --- rm_rf_at, mkdir_p ----------------------------------------------------------------------- */
 
 START_TEST(test_path_util_rm_rf) {
@@ -326,6 +342,7 @@ static Suite *path_util_suite(void) {
         tcase_add_test(tc, test_path_util_bundle_bad_json);
         tcase_add_test(tc, test_path_util_bundle_too_big);
         tcase_add_test(tc, test_path_util_bundle_valid);
+        tcase_add_test(tc, test_path_util_json_parse_object_stops_at_size);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("dirs");
