@@ -58,8 +58,9 @@ size_t cri_format_timestamp(const struct timespec *ts, char buf[static CRI_TIMES
                 if (gmtime_r(&ts->tv_sec, &tm))
                         k = strftime(cached, sizeof(cached) - 12, "%Y-%m-%dT%H:%M:%S.", &tm);
                 if (k == 0) {
-                        /* Out of range for struct tm: cannot happen with a sane clock. */
-                        cached_sec = (time_t) -1;
+                        /* Out of range for struct tm: cannot happen with a sane clock. The cache
+                         * is dropped: second -1 would find it valid otherwise. */
+                        cached_len = 0;
                         memcpy(buf, "1970-01-01T00:00:00.000000000Z", 31);
                         return 30;
                 }

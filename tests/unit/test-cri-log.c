@@ -56,6 +56,28 @@ START_TEST(test_cri_log_timestamp) {
 }
 END_TEST
 
+/* A time struct tm cannot hold gives the fallback, and must not leave the per-second cache claiming
+ * second -1 (the fuzzer found the second after it printed as the one cached before). */
+START_TEST(test_cri_log_timestamp_out_of_range) {
+        static const struct {
+                struct timespec ts;
+                const char *text;
+        } cases[] = {
+                { { 0, 0 }, TS_ZERO },
+                { { INT64_MAX / 2, 0 }, "1970-01-01T00:00:00.000000000Z" },
+                { { -1, 5 }, "1969-12-31T23:59:59.000000005Z" },
+                { { INT64_MAX / 2, 0 }, "1970-01-01T00:00:00.000000000Z" },
+                { { -1, 5 }, "1969-12-31T23:59:59.000000005Z" },
+        };
+        char buf[CRI_TIMESTAMP_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ck_assert_uint_eq(cri_format_timestamp(&cases[i].ts, buf), strlen(cases[i].text));
+                ck_assert_str_eq(buf, cases[i].text);
+        }
+}
+END_TEST
+
 START_TEST(test_cri_log_timestamp_now) {
         char buf[CRI_TIMESTAMP_MAX];
         struct timespec ts;
@@ -275,6 +297,7 @@ static Suite *cri_log_suite(void) {
         tc = tcase_create("timestamp");
         tcase_add_test(tc, test_cri_log_timestamp);
         tcase_add_test(tc, test_cri_log_timestamp_now);
+        tcase_add_test(tc, test_cri_log_timestamp_out_of_range);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("format");
