@@ -93,6 +93,8 @@ static int read_strv(sd_bus_message *message, const char *contents, char ***ret)
         if (r < 0)
                 return r;
 
+        /* An option given twice: the last one counts, as for the other options. */
+        strv_free(*ret);
         *ret = TAKE_PTR(l);
         return 0;
 }

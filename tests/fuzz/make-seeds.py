@@ -255,6 +255,9 @@ def create_options():
         "relative-log": create_body({"LogPath": ("s", "web.log")}),
         "none-with-path": create_body({"LogDriver": ("s", "none"), "LogPath": ("s", "/x")}),
         "journald": create_body({"LogDriver": ("s", "journald")}),
+        # Regression: read_options() leaked the first list of an option given twice.
+        "repeated-lists": create_body([("RuntimeArgs", ("as", ["--debug"])), ("RuntimeArgs", ("as", ["-v"])),
+                                       ("Labels", ("a{ss}", {"a": "b"})), ("Labels", ("a{ss}", {"c": "d"}))]),
     }
 
 
