@@ -780,14 +780,32 @@ static void notify_drain(Harness *h) {
 
 /**
  * harness_spawn_berthd() - starts berthd on the fixture's bus without waiting for it.
+ *
+ * Two variables let a test run swap what runs (tests/valgrind/check-valgrind.sh sets them):
+ * BERTH_TEST_SHIM, the shim berthd spawns (--shim=; e.g. a script that execs the real one under
+ * valgrind), and BERTH_TEST_BERTHD_WRAPPER, a program berthd is started through: it gets berthd's
+ * path and arguments and must exec it in the same process.
  */
 void harness_spawn_berthd(void) {
         Harness *h = harness;
+        const char *wrapper = getenv("BERTH_TEST_BERTHD_WRAPPER"), *shim = getenv("BERTH_TEST_SHIM");
         _cleanup_free_ char *exe = harness_xasprintf("%s/berthd", harness_builddir());
         _cleanup_free_ char *address = harness_xasprintf("--address=%s", h->bus_address);
         _cleanup_free_ char *state = harness_xasprintf("--state-dir=%s", h->state_dir);
         _cleanup_free_ char *logs = harness_xasprintf("--log-dir=%s", h->log_dir);
-        char *argv[] = { exe, address, state, logs, NULL };
+        _cleanup_free_ char *shim_arg = isempty(shim) ? NULL : harness_xasprintf("--shim=%s", shim);
+        char *argv[7];
+        size_t n = 0;
+
+        if (!isempty(wrapper))
+                argv[n++] = (char *) wrapper;
+        argv[n++] = exe;
+        argv[n++] = address;
+        argv[n++] = state;
+        argv[n++] = logs;
+        if (shim_arg)
+                argv[n++] = shim_arg;
+        argv[n] = NULL;
 
         ck_assert_int_eq(h->berthd_pid, 0);
         notify_drain(h);
