@@ -263,8 +263,8 @@ START_TEST(test_hostile_waiters_of_gone_clients) {
         harness_settle_berthd();
         after = rss_kib(berthd);
         ck_assert_uint_eq(limited, 0);
-        ck_assert_msg(after < before + 16 * 1024, "berthd grew from %lu to %lu KiB over 120k waiters of gone clients",
-                      before, after);
+        ck_assert_msg(!HARNESS_MEMORY_MEASURABLE || after < before + 16 * 1024,
+                      "berthd grew from %lu to %lu KiB over 120k waiters of gone clients", before, after);
 
         /* The exit has nobody left to answer, and berthd serves on. */
         harness_kill("bystander", SIGKILL);
