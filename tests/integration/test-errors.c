@@ -12,7 +12,7 @@
 /* A running container, so that the snapshots have something in them. */
 static char *start_bystander(void) {
         _cleanup_free_ char *bundle = harness_make_bundle("bystander", "sleep", "1000", NULL);
-        _cleanup_free_ char *path = harness_create("bystander", bundle, true);
+        free(harness_create("bystander", bundle, true));
         _cleanup_free_ char *state = harness_get_string("bystander", "State");
 
         ck_assert_str_eq(state, "running");
@@ -86,7 +86,7 @@ START_TEST(test_errors_longest_id_works) {
 END_TEST
 
 START_TEST(test_errors_invalid_bundles) {
-        _cleanup_free_ char *good = start_bystander();
+        free(start_bystander());
         _cleanup_free_ char *empty = NULL, *malformed = NULL, *array = NULL, *cfg = NULL;
 
         assert_create_fails("rel", "bundles/good", BERTH_ERROR_INVALID_BUNDLE);
@@ -174,7 +174,7 @@ START_TEST(test_errors_start_twice) {
 END_TEST
 
 START_TEST(test_errors_delete_running) {
-        _cleanup_free_ char *bundle = start_bystander();
+        free(start_bystander());
         _cleanup_free_ char *state = NULL;
 
         assert_call_fails("DeleteContainer", "sb", "bystander", 0, BERTH_ERROR_INVALID_STATE);
@@ -185,7 +185,7 @@ START_TEST(test_errors_delete_running) {
 END_TEST
 
 START_TEST(test_errors_unknown_id) {
-        _cleanup_free_ char *bundle = start_bystander();
+        free(start_bystander());
         const char *ids[] = { "nosuch", "bystandeR", "bystander.", "g" };
 
         for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
@@ -220,7 +220,7 @@ END_TEST
 /* runc itself fails (the container's command does not exist): RuntimeFailed with runc's message,
  * at create (runc 1.1 checks the command there) or at start. */
 START_TEST(test_errors_runtime_fails) {
-        _cleanup_free_ char *good = start_bystander();
+        free(start_bystander());
         _cleanup_free_ char *bundle = harness_make_bundle("nx", "/nonexistent", NULL);
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         HarnessSnapshot snap = {};
@@ -284,7 +284,7 @@ START_TEST(test_errors_option_types) {
 END_TEST
 
 START_TEST(test_errors_signals) {
-        _cleanup_free_ char *bundle = start_bystander();
+        free(start_bystander());
         _cleanup_free_ char *path = harness_container_path("bystander"), *state = NULL;
         const int bad[] = { 0, 65, -1, -9, 1000 };
 

@@ -30,7 +30,7 @@ static void assert_state(const char *id, const char *state) {
 }
 
 static void sync_berthd(void) {
-        _cleanup_free_ char *list = harness_list_text();
+        free(harness_list_text());
 }
 
 /* harness_create() without the object path, which these tests do not need. */
@@ -100,7 +100,7 @@ static bool shim_of_id_runs(const char *id) {
 
         ck_assert_ptr_nonnull(d);
         while ((de = readdir(d))) {
-                _cleanup_free_ char *path = NULL, *cmdline = NULL;
+                _cleanup_free_ char *path = NULL;
                 _cleanup_close_ int fd = -EBADF;
                 char buf[8192];
                 ssize_t n;

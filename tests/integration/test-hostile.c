@@ -16,7 +16,7 @@
 /* A running container, so that "changes nothing" is not trivially true. */
 static char *start_bystander(void) {
         _cleanup_free_ char *bundle = harness_make_bundle("bystander", "sleep", "1000", NULL);
-        _cleanup_free_ char *path = harness_create("bystander", bundle, true);
+        free(harness_create("bystander", bundle, true));
 
         return harness_make_bundle("good", "sh", "-c", "echo out", NULL);
 }
@@ -109,7 +109,7 @@ END_TEST
 
 /* A FIFO as config.json hung berthd in open() for good. */
 START_TEST(test_hostile_config_fifo) {
-        _cleanup_free_ char *good = start_bystander();
+        free(start_bystander());
         _cleanup_free_ char *bundle = harness_make_bundle("fifo", "true", NULL),
                 *cfg = harness_xasprintf("%s/config.json", bundle), *state = NULL;
         sd_bus_message *m;
@@ -219,7 +219,7 @@ static void queue_waits(sd_bus *bus, const char *id, unsigned n, unsigned *limit
 
 /* A client may keep only so many calls waiting: the rest get LimitReached. */
 START_TEST(test_hostile_waiters_capped) {
-        _cleanup_free_ char *bundle = start_bystander();
+        free(start_bystander());
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = client_connect();
         uint64_t deadline = harness_now_usec() + HARNESS_SIGNAL_TIMEOUT_USEC;
         unsigned limited = 0;
@@ -240,7 +240,7 @@ END_TEST
 /* Clients that queue WaitContainer calls and leave the bus took berthd's memory with them: 128k
  * waiters grew it from 3.4 to 140 MB. Waiters of a client that left must go. */
 START_TEST(test_hostile_waiters_of_gone_clients) {
-        _cleanup_free_ char *bundle = start_bystander();
+        free(start_bystander());
         pid_t berthd = harness_berthd_pid();
         unsigned long before = 0, after;
         unsigned limited = 0;
@@ -352,7 +352,7 @@ END_TEST
 
 /* A full state directory gave org.freedesktop.DBus.Error... System.Error.ENOSPC. */
 START_TEST(test_hostile_state_dir_full) {
-        _cleanup_free_ char *bundle = harness_make_bundle("good", "true", NULL), *state = NULL;
+        _cleanup_free_ char *bundle = harness_make_bundle("good", "true", NULL);
         sd_bus_message *m;
 
         harness_stop_berthd();

@@ -575,7 +575,7 @@ END_TEST
 
 START_TEST(test_lifecycle_shim_is_parent) {
         _cleanup_free_ char *bundle = harness_make_bundle("parent", "sleep", "1000", NULL);
-        _cleanup_free_ char *path = harness_create("parent", bundle, true);
+        free(harness_create("parent", bundle, true));
         uint32_t pid = harness_get_u32("parent", "Pid"), shim = harness_get_u32("parent", "ShimPid");
 
         ck_assert_uint_gt(pid, 0);

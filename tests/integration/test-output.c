@@ -151,8 +151,9 @@ static void assert_record(const HarnessCriLog *log, size_t i, int stream, bool p
 /* Runs a container to its end and parses its log. */
 static void run_and_read_log(const char *id, char **argv, int expected_status, HarnessCriLog *ret) {
         _cleanup_free_ char *bundle = harness_make_bundlev(id, argv);
-        _cleanup_free_ char *path = harness_create(id, bundle, true), *log_path = NULL;
+        _cleanup_free_ char *log_path = NULL;
 
+        free(harness_create(id, bundle, true));
         ck_assert_int_eq(harness_wait(id), expected_status);
         log_path = harness_get_string(id, "LogPath");
         harness_cri_log_read(log_path, ret);

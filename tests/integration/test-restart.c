@@ -48,7 +48,7 @@ static void assert_state(const char *id, const char *state) {
 
 /* A round trip to berthd: every signal it sent before is then queued on our side. */
 static void sync_berthd(void) {
-        _cleanup_free_ char *list = harness_list_text();
+        free(harness_list_text());
 }
 
 /* The signals a client watches; re-attaching must send none of them. */
