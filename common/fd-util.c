@@ -164,7 +164,9 @@ int unix_connect_at(int dirfd, const char *name) {
         if (r < 0)
                 return r;
 
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        /* Nonblocking: a listener whose backlog is full gives -EAGAIN at once instead of blocking
+         * until it accepts (a unix stream connect never returns EINPROGRESS). */
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
         while (connect(fd, (struct sockaddr *) &sa, sa_len) < 0)
@@ -375,12 +377,25 @@ static int parse_stat_start_time(const char *line, uint64_t *ret) {
  * Return: 0, -ESRCH if there is no such process, or another negative errno.
  */
 int pid_get_start_time(pid_t pid, uint64_t *ret) {
+        return pid_get_stat(pid, NULL, ret);
+}
+
+/**
+ * pid_get_stat() - state letter and start time of a process
+ * @pid: the process (0: this process)
+ * @ret_state: field 3 of /proc/PID/stat ('R', 'S', 'Z', ...), may be NULL
+ * @ret_start_time: field 22, clock ticks since boot, may be NULL
+ *
+ * Return: 0, -ESRCH if there is no such process, or another negative errno.
+ */
+int pid_get_stat(pid_t pid, char *ret_state, uint64_t *ret_start_time) {
         _cleanup_free_ char *line = NULL;
+        const char *p;
         char path[64];
         uint64_t v;
         int r;
 
-        if (pid < 0 || !ret)
+        if (pid < 0)
                 return -EINVAL;
 
         if (pid == 0)
@@ -397,8 +412,13 @@ int pid_get_start_time(pid_t pid, uint64_t *ret) {
         r = parse_stat_start_time(line, &v);
         if (r < 0)
                 return r;
+        p = strrchr(line, ')');
+        p += strspn(p + 1, " ") + 1;
 
-        *ret = v;
+        if (ret_state)
+                *ret_state = *p;
+        if (ret_start_time)
+                *ret_start_time = v;
         return 0;
 }
 

@@ -25,6 +25,8 @@ int pidfd_send_sig(int pidfd, int sig);
 
 /* Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat). */
 int pid_get_start_time(pid_t pid, uint64_t *ret);
+/* State letter (field 3: R, S, Z, ...) and start time of a process; -ESRCH if there is none. */
+int pid_get_stat(pid_t pid, char *ret_state, uint64_t *ret_start_time);
 
 /* Number of open fds of a process (0 = self), from /proc/PID/fd. */
 int pid_count_fds(pid_t pid, unsigned *ret);

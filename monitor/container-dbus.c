@@ -117,6 +117,9 @@ static int container_check_usable(Container *c, sd_bus_error *error) {
 }
 
 static int container_check_shim(Container *c, sd_bus_error *error) {
+        if (c->attaching)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE,
+                                         "The shim of '%s' does not answer yet; berthd keeps trying.", c->id);
         if (!c->shim_bus)
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE,
                                          "Container '%s' has no shim any more.", c->id);

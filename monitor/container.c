@@ -27,7 +27,7 @@ int container_new(Manager *m, const char *id, ContainerConfig *config, Container
         c = calloc(1, sizeof(Container));
         if (!c)
                 return -ENOMEM;
-        c->dir_fd = c->shim_pidfd = c->ready_fd = -EBADF;
+        c->dir_fd = c->ready_fd = -EBADF;
         c->state = CONTAINER_UNKNOWN;
 
         c->id = strdup(id);
@@ -108,13 +108,14 @@ Container *container_free(Container *c) {
         if (c->manager)
                 LIST_REMOVE(containers, c->manager->containers, c);
 
-        sd_event_source_disable_unref(c->shim_pidfd_source);
+        if (c->manager)
+                container_set_attaching(c, false);
+        process_watch_free(c->shim_watch);
         sd_event_source_disable_unref(c->ready_source);
         sd_event_source_disable_unref(c->create_timeout_source);
         sd_event_source_disable_unref(c->remove_source);
         sd_bus_slot_unref(c->state_slot);
         sd_bus_flush_close_unref(c->shim_bus);
-        safe_close(c->shim_pidfd);
         safe_close(c->ready_fd);
         safe_close(c->dir_fd);
         free(c->ready_buf);

@@ -10,6 +10,7 @@
 #include "forward.h"
 #include "json-state.h"
 #include "macro.h"
+#include "process-watch.h"
 #include "shim-protocol.h"
 #include "waiter.h"
 
@@ -43,10 +44,12 @@ struct Container {
 
         pid_t pid;
         pid_t shim_pid;
-        int shim_pidfd;
-        sd_event_source *shim_pidfd_source;
+        ProcessWatch *shim_watch;
         sd_bus *shim_bus;
         sd_bus_slot *state_slot;        /* a GetState call in flight */
+        bool attaching;                 /* (re-)connecting: the shim has not answered GetState yet */
+        unsigned attach_tries;
+        sd_event_source *attach_source; /* retries a connect or a GetState */
 
         /* While creating: the shim's ready pipe and what it said. */
         int ready_fd;
@@ -95,8 +98,10 @@ int container_spawn_shim(Container *c, const int stdio_fds[3]);
 void container_create_failed(Container *c);
 
 /* shim-link.c */
-int container_attach_shim(Container *c, pid_t shim_pid);
-int container_sync_state(Container *c);
+int container_attach_shim(Container *c);
+int container_reattach(Container *c);
+void container_link_close(Container *c);
+void container_set_attaching(Container *c, bool attaching);
 int container_sync_state_async(Container *c);
 int container_shim_call(Container *c, sd_bus_message *request, const char *member,
                         sd_bus_message_handler_t done, const char *types, ...);
@@ -105,6 +110,9 @@ int container_delete(Container *c, sd_bus_message *request, bool force, sd_bus_e
 
 /* shim-watch.c */
 int container_watch_shim(Container *c, pid_t pid);
+bool container_shim_alive(const Container *c);
+bool container_is_our_shim(const Container *c, pid_t pid);
+void container_kill_shim(Container *c);
 void container_shim_lost(Container *c);
 void container_mark_lost(Container *c);
 

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <linux/capability.h>
-#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -240,40 +239,38 @@ static int manager_add_objects(Manager *m) {
         return 0;
 }
 
-static bool shim_cmdline_matches(pid_t pid, const char *dir) {
-        _cleanup_free_ char *path = NULL, *cmdline = NULL;
-        size_t size;
+/* A shim found after a restart: our own (its pid runs berth-shim on this state directory), and
+ * listening unless berthd died while it was creating or deleting. */
+static int manager_attach_shim(Manager *m, Container *c, pid_t pid) {
+        int r;
 
-        if (asprintf(&path, "/proc/%d/cmdline", (int) pid) < 0)
-                return false;
-        if (read_full_file_at(AT_FDCWD, path, 64 * 1024, &cmdline, &size) < 0)
-                return false;
+        /* The pid file may lie (a recycled pid); then the socket's peer tells which the shim is. */
+        if (pid > 0 && container_is_our_shim(c, pid) && container_watch_shim(c, pid) >= 0)
+                c->shim_pid = pid;
 
-        /* NUL separated: look for "--state-dir" followed by exactly our directory. */
-        for (size_t i = 0; i < size; i += strlen(cmdline + i) + 1)
-                if (streq(cmdline + i, "--state-dir") && i + strlen(cmdline + i) + 1 < size)
-                        return streq(cmdline + i + strlen(cmdline + i) + 1, dir);
-        return false;
-}
-
-/* A shim that lives but does not listen is in the middle of creating or deleting. Returns 1 if
- * there was one and it is now dead, 0 if there was none. A recycled pid is left alone. */
-static int manager_stop_unfinished_shim(Manager *m, Container *c, pid_t pid) {
-        _cleanup_free_ char *dir = NULL;
-        _cleanup_close_ int pidfd = -EBADF;
-        struct pollfd p;
-
-        if (asprintf(&dir, "%s/%s", m->state_dir, c->id) < 0)
-                return -ENOMEM;
-        pidfd = pidfd_open_pid(pid);
-        if (pidfd < 0 || !shim_cmdline_matches(pid, dir))
+        r = container_reattach(c);
+        if (IN_SET(r, -ENOENT, -ECONNREFUSED) && container_shim_alive(c)) {
+                /* berthd died while this shim was creating or deleting: finish with nothing rather
+                 * than half a container, once the killed shim is gone (shim-watch.c). */
+                log_container(LOG_WARNING, c->id, "Removing '%s', left half made or half deleted.", c->id);
+                c->deleting = true;
+                container_set_attaching(c, true);
+                container_kill_shim(c);
                 return 0;
+        }
 
-        if (pidfd_send_sig(pidfd, SIGKILL) < 0)
-                return 0;
-        p = (struct pollfd) { .fd = pidfd, .events = POLLIN };
-        (void) poll(&p, 1, 5000);
-        return 1;
+        /* Shown as it was, without ContainerCreated: it is not new. An exit that happened while
+         * berthd was down is announced once the shim says so (container_set_exited()). */
+        (void) container_export(c, false);
+        if (r < 0 && container_shim_alive(c)) {
+                log_container_errno(LOG_WARNING, c->id, r, "Cannot connect to the shim of '%s', killing it: %m",
+                                    c->id);
+                container_kill_shim(c);
+        } else if (r < 0) {
+                c->shim_pid = 0;
+                container_shim_lost(c);
+        }
+        return 0;
 }
 
 static int manager_attach_one(Manager *m, const char *id) {
@@ -316,36 +313,38 @@ static int manager_attach_one(Manager *m, const char *id) {
                 container_free(c);
                 return 0;
         }
+        if (r < 0 || v == 0 || v > INT32_MAX)
+                v = 0;
 
-        /* Shown as it was, without ContainerCreated: it is not new. An exit that happened
-         * while berthd was down is announced now, once (container_set_exited()). */
-        (void) container_export(c, false);
+        return manager_attach_shim(m, c, (pid_t) v);
+}
 
-        r = container_attach_shim(c, (pid_t) v);
-        if (r < 0) {
-                log_container_errno(LOG_WARNING, c->id, r, "Cannot connect to the shim of '%s': %m", c->id);
-                c->shim_pidfd_source = sd_event_source_disable_unref(c->shim_pidfd_source);
-                c->shim_pidfd = safe_close(c->shim_pidfd);
-                c->shim_bus = sd_bus_flush_close_unref(c->shim_bus);
-                c->shim_pid = 0;
+/* Shims answer within milliseconds; one that is stopped or swamped must not keep berthd off the
+ * bus. Waits until every shim answered and every cleanup ended, or this long at most. */
+#define MANAGER_SETTLE_USEC (2 * USEC_PER_SEC)
 
-                if (manager_stop_unfinished_shim(m, c, (pid_t) v) > 0) {
-                        /* berthd died while this shim was creating or deleting: finish with
-                         * nothing rather than half a container. */
-                        log_container(LOG_WARNING, c->id, "Removing '%s', left half made or half deleted.", c->id);
-                        (void) container_delete_without_shim(c, NULL);
-                        container_free(c);
-                        return 0;
-                }
-                container_shim_lost(c);
-                return 0;
+static int manager_settle(Manager *m) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + MANAGER_SETTLE_USEC;
+        int r;
+
+        while (m->n_attaching > 0 || m->cleanups) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+                if (now >= deadline)
+                        break;
+                r = sd_event_run(m->event, deadline - now);
+                if (r < 0)
+                        return log_error_errno(r, "Event loop failed: %m");
         }
 
-        /* If the shim is busy (a slow runtime), the files' view stands until it says more. */
-        (void) container_sync_state(c);
-
-        log_container(LOG_INFO, c->id, "Re-attached to container '%s' (%s), shim pid %d.", c->id,
-                      container_state_to_string(c->state), (int) c->shim_pid);
+        /* What is not known yet is said to be unknown; the shim's answer settles it later. */
+        LIST_FOREACH(containers, c, m->containers)
+                if ((c->attaching || c->lost) && c->exported && !c->exited) {
+                        log_container(LOG_WARNING, c->id,
+                                      "The shim of '%s' does not answer yet; its state is unknown until it does.",
+                                      c->id);
+                        c->state = CONTAINER_UNKNOWN;
+                }
         return 0;
 }
 
@@ -412,13 +411,11 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to scan '%s': %m", m->state_dir);
 
-        /* Cleanups of lost or half-made containers finish (or time out) first, so the first
-         * client sees their final state. */
-        while (m->cleanups) {
-                r = sd_event_run(m->event, UINT64_MAX);
-                if (r < 0)
-                        return log_error_errno(r, "Event loop failed: %m");
-        }
+        /* Shims answer and cleanups of lost or half-made containers finish first, so the first
+         * client sees their real state; a stuck one costs a bounded wait, not the bus name. */
+        r = manager_settle(m);
+        if (r < 0)
+                return r;
 
         r = sd_bus_request_name(m->bus, MANAGER_BUS_NAME, 0);
         if (r < 0)

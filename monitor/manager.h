@@ -43,6 +43,7 @@ struct Manager {
         WaitClient *wait_clients;   /* bus peers with calls waiting (waiter.c) */
         bool shutting_down;
         unsigned n_containers;  /* exported ones */
+        unsigned n_attaching;   /* containers waiting for their shim's first answer */
 };
 
 int manager_new(Manager **ret);

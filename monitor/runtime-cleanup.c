@@ -17,8 +17,7 @@
 struct RuntimeCleanup {
         Manager *manager;
         char *id;
-        int pidfd;
-        sd_event_source *exit_source;
+        ProcessWatch *watch;
         sd_event_source *timeout_source;
         sd_bus_message *request;        /* answered once the runtime is done */
         LIST_FIELDS(RuntimeCleanup, cleanups);
@@ -33,9 +32,8 @@ RuntimeCleanup *runtime_cleanup_free(RuntimeCleanup *rc) {
                 return NULL;
         if (rc->manager)
                 LIST_REMOVE(cleanups, rc->manager->cleanups, rc);
-        sd_event_source_disable_unref(rc->exit_source);
+        process_watch_free(rc->watch);
         sd_event_source_disable_unref(rc->timeout_source);
-        safe_close(rc->pidfd);
         if (rc->request)
                 (void) sd_bus_reply_method_return(rc->request, NULL);
         sd_bus_message_unref(rc->request);
@@ -43,7 +41,7 @@ RuntimeCleanup *runtime_cleanup_free(RuntimeCleanup *rc) {
         return mfree(rc);
 }
 
-static int on_cleanup_exited(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static void on_cleanup_exited(ProcessWatch *w, void *userdata) {
         RuntimeCleanup *rc = userdata;
         Container *c = manager_get_container(rc->manager, rc->id);
 
@@ -51,14 +49,16 @@ static int on_cleanup_exited(sd_event_source *s, int fd, uint32_t revents, void 
         if (c && c->lost)
                 container_mark_lost(c);
         runtime_cleanup_free(rc);
-        return 0;
 }
 
 static int on_cleanup_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         RuntimeCleanup *rc = userdata;
 
         log_container(LOG_WARNING, rc->id, "Runtime cleanup of '%s' hangs, killing it.", rc->id);
-        (void) pidfd_send_sig(rc->pidfd, SIGKILL);
+        /* The runtime leads a process group of its own: whatever it started goes with it. A group
+         * id is not reused while any member lives. */
+        if (!process_watch_exited(rc->watch))
+                (void) kill(-process_watch_pid(rc->watch), SIGKILL);
         return 0;
 }
 
@@ -99,7 +99,6 @@ int runtime_cleanup_start(Container *c, sd_bus_message *request) {
         rc = calloc(1, sizeof(RuntimeCleanup));
         if (!rc)
                 return -ENOMEM;
-        rc->pidfd = -EBADF;
         rc->manager = m;
         LIST_PREPEND(cleanups, m->cleanups, rc);
         rc->id = strdup(c->id);
@@ -122,6 +121,8 @@ int runtime_cleanup_start(Container *c, sd_bus_message *request) {
 
                 (void) sigemptyset(&all);
                 (void) sigprocmask(SIG_SETMASK, &all, NULL);
+                /* Its own group, so that a timeout kills whatever it started too. */
+                (void) setpgid(0, 0);
                 if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0)
                         _exit(126);
                 (void) close_all_fds_except(keep, ELEMENTSOF(keep));
@@ -129,24 +130,19 @@ int runtime_cleanup_start(Container *c, sd_bus_message *request) {
                 _exit(127);
         }
 
-        /* berthd reaps every child on SIGCHLD; the pidfd only tells when this one is done. */
-        rc->pidfd = pidfd_open_pid(pid);
-        if (rc->pidfd < 0) {
-                r = rc->pidfd;
-                (void) kill(pid, SIGKILL);
-                runtime_cleanup_free(rc);
-                return r;
-        }
-        r = sd_event_add_io(m->event, &rc->exit_source, rc->pidfd, EPOLLIN, on_cleanup_exited, rc);
+        /* In the parent too, so that a kill of the group right away cannot miss it. */
+        (void) setpgid(pid, pid);
+
+        /* berthd reaps every child on SIGCHLD; the watch only tells when this one is done. */
+        r = process_watch_new(m->event, pid, on_cleanup_exited, rc, &rc->watch);
         if (r >= 0)
                 r = sd_event_add_time_relative(m->event, &rc->timeout_source, CLOCK_MONOTONIC,
                                                m->runtime_timeout_usec, USEC_PER_SEC, on_cleanup_timeout, rc);
         if (r < 0) {
-                (void) pidfd_send_sig(rc->pidfd, SIGKILL);
+                (void) kill(-pid, SIGKILL);
                 runtime_cleanup_free(rc);
                 return r;
         }
-        (void) sd_event_source_set_description(rc->exit_source, "runtime-cleanup");
         (void) sd_event_source_set_description(rc->timeout_source, "runtime-cleanup-timeout");
         return 0;
 }

@@ -15,21 +15,45 @@
 
 static int on_shim_signal(sd_bus_message *message, void *userdata, sd_bus_error *error);
 
+/* How long a GetState may take before the shim counts as not answering (and it is asked again). */
+#define SHIM_STATE_TIMEOUT_USEC (5 * USEC_PER_SEC)
+/* Retries of a connect (backlog full) or of an unanswered GetState back off up to this. */
+#define SHIM_RETRY_MAX_USEC (2 * USEC_PER_SEC)
+
+static int on_shim_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *error);
+static int container_attach_retry(Container *c);
+
 /**
- * container_sync_state() - ask the shim for the container's state after (re-)attaching
- * @c: the container, attached
+ * container_set_attaching() - mark @c as waiting for its shim's first answer (or not)
+ * @c: the container
+ * @attaching: whether it waits
  *
- * The files may be older than the truth: an exit can happen between reading them and the shim
- * accepting our connection, and its Exited signal then never reaches us. The reply to GetState
- * is ordered after every signal on this connection, so nothing is missed.
+ * berthd's start waits (a bounded while) until no container is attaching.
  */
+void container_set_attaching(Container *c, bool attaching) {
+        if (c->attaching == attaching)
+                return;
+        c->attaching = attaching;
+        if (attaching)
+                c->manager->n_attaching++;
+        else {
+                c->manager->n_attaching--;
+                c->attach_tries = 0;
+                c->attach_source = sd_event_source_disable_unref(c->attach_source);
+        }
+}
+
+/* The state the shim reports. The files may be older than the truth: an exit can happen between
+ * reading them and the shim accepting our connection, and its Exited signal then never reaches us.
+ * The reply to GetState is ordered after every signal on this connection, so nothing is missed. */
 static int container_apply_state(Container *c, sd_bus_message *reply) {
         const char *state, *reason;
         uint64_t started_at, finished_at;
+        ContainerState s, old_state = c->state;
+        pid_t old_pid = c->pid;
         int32_t status;
         uint32_t pid;
         int oom, r;
-        ContainerState s;
 
         r = sd_bus_message_read(reply, "suisbtt", &state, &pid, &status, &reason, &oom, &started_at,
                                 &finished_at);
@@ -57,25 +81,12 @@ static int container_apply_state(Container *c, sd_bus_message *reply) {
                 if (IN_SET(e.reason, EXIT_REASON_SIGNALED, EXIT_REASON_OOM_KILLED) && e.status > 128)
                         e.signal = e.status - 128;
                 container_set_exited(c, &e, true);
-        } else if (!c->exited)
+        } else if (!c->exited) {
                 c->state = s;
+                if (s != old_state || c->pid != old_pid)
+                        container_send_changed(c, "State", "Pid", "StartedAt", NULL);
+        }
         return 0;
-}
-
-int container_sync_state(Container *c) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        int r;
-
-        /* A shim busy in a slow runtime call answers late; the files' view stands until then, and
-         * its Started/Exited signals still arrive on this connection. */
-        r = sd_bus_message_new_method_call(c->shim_bus, &call, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, "GetState");
-        if (r >= 0)
-                r = sd_bus_call(c->shim_bus, call, 5 * USEC_PER_SEC, &error, &reply);
-        if (r < 0)
-                return log_container_errno(LOG_WARNING, c->id, r, "GetState on the shim of '%s' failed: %s",
-                                           c->id, error.message ?: strerror(-r));
-        return container_apply_state(c, reply);
 }
 
 static int on_state_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -87,30 +98,61 @@ static int on_state_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         e = sd_bus_message_get_error(reply);
         if (e) {
                 log_container(LOG_WARNING, c->id, "GetState on the shim of '%s' failed: %s", c->id, e->message);
+                if (c->attaching && sd_bus_error_has_name(e, SD_BUS_ERROR_TIMEOUT)) {
+                        /* Stopped, or busy: ask again, the answer settles the state. */
+                        if (c->manager->ready && c->state != CONTAINER_UNKNOWN && !c->exited) {
+                                c->state = CONTAINER_UNKNOWN;
+                                container_send_changed(c, "State", NULL);
+                        }
+                        (void) container_attach_retry(c);
+                }
                 return 0;
         }
         r = container_apply_state(c, reply);
-        if (r < 0)
+        if (r < 0) {
                 log_container_errno(LOG_WARNING, c->id, r, "Bad GetState reply from the shim of '%s': %m", c->id);
+                return 0;
+        }
+        if (c->attaching) {
+                container_set_attaching(c, false);
+                log_container(LOG_INFO, c->id, "Attached to container '%s' (%s), shim pid %d.", c->id,
+                              container_state_to_string(c->state), (int) c->shim_pid);
+        }
         return 0;
 }
 
 /**
- * container_sync_state_async() - like container_sync_state(), without waiting for the answer
+ * container_sync_state_async() - ask the shim for the container's state; the answer is applied
  * @c: the container, attached
  */
 int container_sync_state_async(Container *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
         c->state_slot = sd_bus_slot_unref(c->state_slot);
-        return sd_bus_call_method_async(c->shim_bus, &c->state_slot, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE,
-                                        "GetState", on_state_reply, c, NULL);
+        r = sd_bus_message_new_method_call(c->shim_bus, &m, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, "GetState");
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(c->shim_bus, &c->state_slot, m, on_state_reply, c, SHIM_STATE_TIMEOUT_USEC);
 }
 
 /**
- * container_attach_shim() - connect to a shim's control socket and listen to its signals
+ * container_link_close() - drop the connection to the shim (the shim itself is not touched)
  * @c: the container
- * @shim_pid: the shim; watched through a pidfd unless it already is
  */
-int container_attach_shim(Container *c, pid_t shim_pid) {
+void container_link_close(Container *c) {
+        c->state_slot = sd_bus_slot_unref(c->state_slot);
+        c->shim_bus = sd_bus_flush_close_unref(c->shim_bus);
+}
+
+/**
+ * container_attach_shim() - connect to the shim's control socket and listen to its signals
+ * @c: the container; if its shim is not watched yet, the socket's peer is watched
+ *
+ * Never blocks: a shim whose accept backlog is full gives -EAGAIN, one that does not listen
+ * (still creating, or deleting) -ENOENT or -ECONNREFUSED.
+ */
+int container_attach_shim(Container *c) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct ucred ucred;
@@ -125,19 +167,16 @@ int container_attach_shim(Container *c, pid_t shim_pid) {
          * the shim for sure. */
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &ucred, &len) < 0)
                 return -errno;
-        if (ucred.pid != shim_pid) {
-                log_container(LOG_WARNING, c->id, "Shim of '%s' is pid %d, not %d as its pid file says.", c->id,
-                              (int) ucred.pid, (int) shim_pid);
-                if (c->shim_pidfd >= 0)
+        if (!c->shim_watch) {
+                log_container(LOG_WARNING, c->id, "Shim of '%s' is pid %d, not as its pid file says.", c->id,
+                              (int) ucred.pid);
+                if (!container_is_our_shim(c, ucred.pid))
                         return -ESRCH;
-                shim_pid = ucred.pid;
-        }
-
-        if (c->shim_pidfd < 0) {
-                r = container_watch_shim(c, shim_pid);
+                r = container_watch_shim(c, ucred.pid);
                 if (r < 0)
                         return r;
-        }
+        } else if (ucred.pid != c->shim_pid)
+                return -ESRCH;
 
         r = sd_bus_new(&bus);
         if (r < 0)
@@ -153,11 +192,101 @@ int container_attach_shim(Container *c, pid_t shim_pid) {
         r = sd_bus_match_signal(bus, NULL, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, NULL, on_shim_signal, c);
         if (r < 0)
                 return r;
+        r = sd_bus_match_signal(bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                "Disconnected", on_shim_disconnected, c);
+        if (r < 0)
+                return r;
         r = sd_bus_attach_event(bus, c->manager->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
 
         c->shim_bus = TAKE_PTR(bus);
+        return 0;
+}
+
+/* Connects (if not connected) and asks GetState; a full backlog is retried later. */
+static int container_attach_step(Container *c) {
+        int r;
+
+        if (!c->shim_bus) {
+                r = container_attach_shim(c);
+                /* Retried only for a shim we watch: one we cannot tell from its pid file is lost. */
+                if (r == -EAGAIN && c->shim_watch)
+                        return container_attach_retry(c);
+                if (r < 0)
+                        return r;
+        }
+        return container_sync_state_async(c);
+}
+
+static int on_attach_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Container *c = userdata;
+        int r;
+
+        c->attach_source = sd_event_source_disable_unref(c->attach_source);
+        if (!container_shim_alive(c) || c->deleting)
+                return 0;
+        if (c->shim_bus && sd_bus_is_open(c->shim_bus) <= 0)
+                container_link_close(c);
+        r = container_attach_step(c);
+        if (r < 0) {
+                log_container_errno(LOG_WARNING, c->id, r, "Cannot reach the shim of '%s', retrying: %m", c->id);
+                container_link_close(c);
+                (void) container_attach_retry(c);
+        }
+        return 0;
+}
+
+/* Tries again later, backing off: the shim is stopped, or its backlog is full. */
+static int container_attach_retry(Container *c) {
+        uint64_t delay = MIN((uint64_t) (50 * USEC_PER_MSEC) << MIN(c->attach_tries, 8U), SHIM_RETRY_MAX_USEC);
+        int r;
+
+        container_set_attaching(c, true);
+        if (c->attach_source)
+                return 0;
+        c->attach_tries++;
+        r = sd_event_add_time_relative(c->manager->event, &c->attach_source, CLOCK_MONOTONIC, delay,
+                                       10 * USEC_PER_MSEC, on_attach_retry, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(c->attach_source, "shim-attach-retry");
+        return 0;
+}
+
+/**
+ * container_reattach() - attach to the shim of a container found after a restart
+ * @c: the container
+ *
+ * Asynchronous: a stopped shim or a full backlog never blocks berthd; the container stays
+ * attaching (its state unknown once berthd serves) until the shim answers GetState.
+ *
+ * Return: 0, or what container_attach_shim() returned when connecting failed for good.
+ */
+int container_reattach(Container *c) {
+        int r;
+
+        r = container_attach_step(c);
+        if (r < 0) {
+                container_link_close(c);
+                return r;
+        }
+        container_set_attaching(c, true);
+        return 0;
+}
+
+/* The connection broke while the shim lives (it failed authentication in time, or closed it):
+ * connect again. Not here, inside the connection's own callback. */
+static int on_shim_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+
+        if (!container_shim_alive(c) || c->deleting)
+                return 0;
+        log_container(LOG_WARNING, c->id, "Lost the connection to the shim of '%s', reconnecting.", c->id);
+        c->state_slot = sd_bus_slot_unref(c->state_slot);
+        /* Reconnecting waits for the retry timer; the dead bus is closed there. */
+        c->attach_source = sd_event_source_disable_unref(c->attach_source);
+        (void) container_attach_retry(c);
         return 0;
 }
 
@@ -334,7 +463,7 @@ static int on_delete_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         int r;
 
         e = sd_bus_message_get_error(reply);
-        if (e && !c->removed && c->shim_pidfd >= 0) {
+        if (e && !c->removed && container_shim_alive(c)) {
                 c->deleting = false;
                 log_container(LOG_WARNING, c->id, "Deleting '%s' failed: %s", c->id, e->message);
                 container_answer_deletes(c, e);

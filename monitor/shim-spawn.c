@@ -119,8 +119,7 @@ static int on_create_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
         c->create_error_name = strdup(BERTH_ERROR_TIMEOUT);
         c->create_error_message = strdup("The shim did not finish creating the container in time.");
         c->create_cleaned = false;
-        if (c->shim_pidfd >= 0)
-                (void) pidfd_send_sig(c->shim_pidfd, SIGKILL);
+        container_kill_shim(c);
         return 0;
 }
 
@@ -214,14 +213,14 @@ static int container_created(Container *c, const ReadyLine *ready) {
         c->state = CONTAINER_CREATED;
         c->create_timeout_source = sd_event_source_disable_unref(c->create_timeout_source);
 
-        r = container_attach_shim(c, c->shim_pid);
+        r = container_attach_shim(c);
         if (r < 0) {
                 log_container_errno(LOG_ERR, c->id, r, "Failed to connect to the shim of '%s': %m", c->id);
                 if (request)
                         (void) sd_bus_reply_method_errorf(request, BERTH_ERROR_SHIM_FAILED,
                                                           "Could not connect to the shim of '%s': %s", c->id,
                                                           strerror(-r));
-                (void) pidfd_send_sig(c->shim_pidfd, SIGKILL);
+                container_kill_shim(c);
                 c->deleting = true;
                 return 0;
         }

@@ -1,5 +1,6 @@
-/* Watching a shim's process: its pidfd tells when it is gone, and a container whose shim died
- * before reporting an exit is lost (255, shim-lost) once the runtime forgot it. */
+/* Watching a shim's process (process-watch.c: a pidfd, or pid and start time): when it is gone, a
+ * container whose shim died before reporting an exit is lost (255, shim-lost) once the runtime
+ * forgot it. */
 
 #include <fcntl.h>
 #include <signal.h>
@@ -9,9 +10,10 @@
 #include "fd-util.h"
 #include "log.h"
 #include "manager.h"
+#include "atomic-file.h"
 #include "path-util.h"
 
-static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static void on_shim_exited(ProcessWatch *w, void *userdata);
 
 /**
  * container_watch_shim() - notice when the shim of @c exits
@@ -21,16 +23,58 @@ static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *us
 int container_watch_shim(Container *c, pid_t pid) {
         int r;
 
-        c->shim_pid = pid;
-        c->shim_pidfd = pidfd_open_pid(pid);
-        if (c->shim_pidfd < 0)
-                return c->shim_pidfd;
-
-        r = sd_event_add_io(c->manager->event, &c->shim_pidfd_source, c->shim_pidfd, EPOLLIN, on_shim_exited, c);
+        c->shim_watch = process_watch_free(c->shim_watch);
+        r = process_watch_new(c->manager->event, pid, on_shim_exited, c, &c->shim_watch);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(c->shim_pidfd_source, "shim-pidfd");
+        c->shim_pid = pid;
         return 0;
+}
+
+static bool shim_cmdline_matches(pid_t pid, const char *dir) {
+        _cleanup_free_ char *path = NULL, *cmdline = NULL;
+        size_t size;
+
+        if (asprintf(&path, "/proc/%d/cmdline", (int) pid) < 0)
+                return false;
+        if (read_full_file_at(AT_FDCWD, path, 64 * 1024, &cmdline, &size) < 0)
+                return false;
+
+        /* NUL separated: look for "--state-dir" followed by exactly our directory. */
+        for (size_t i = 0; i < size; i += strlen(cmdline + i) + 1)
+                if (streq(cmdline + i, "--state-dir") && i + strlen(cmdline + i) + 1 < size)
+                        return streq(cmdline + i + strlen(cmdline + i) + 1, dir);
+        return false;
+}
+
+/**
+ * container_is_our_shim() - whether @pid runs berth-shim for the state directory of @c
+ * @c: the container
+ * @pid: the process
+ */
+bool container_is_our_shim(const Container *c, pid_t pid) {
+        _cleanup_free_ char *dir = NULL;
+
+        if (asprintf(&dir, "%s/%s", c->manager->state_dir, c->id) < 0)
+                return false;
+        return shim_cmdline_matches(pid, dir);
+}
+
+/**
+ * container_shim_alive() - whether the shim of @c is known to run
+ * @c: the container
+ */
+bool container_shim_alive(const Container *c) {
+        return c->shim_watch && !process_watch_exited(c->shim_watch);
+}
+
+/**
+ * container_kill_shim() - SIGKILL the shim of @c; its exit is handled as any other
+ * @c: the container
+ */
+void container_kill_shim(Container *c) {
+        if (c->shim_watch)
+                (void) process_watch_kill(c->shim_watch, SIGKILL);
 }
 
 /**
@@ -93,18 +137,15 @@ static void container_drain_shim_bus(Container *c) {
         while (r > 0 && c->shim_bus);
 }
 
-static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static void on_shim_exited(ProcessWatch *w, void *userdata) {
         Container *c = userdata;
 
-        c->shim_pidfd_source = sd_event_source_disable_unref(c->shim_pidfd_source);
-        c->shim_pidfd = safe_close(c->shim_pidfd);
         container_drain_shim_bus(c);
-        c->state_slot = sd_bus_slot_unref(c->state_slot);
-        c->shim_bus = sd_bus_flush_close_unref(c->shim_bus);
+        container_link_close(c);
 
         if (c->creating) {
                 container_create_failed(c);
-                return 0;
+                return;
         }
 
         if (c->deleting) {
@@ -114,19 +155,18 @@ static int on_shim_exited(sd_event_source *s, int fd, uint32_t revents, void *us
                         (void) container_delete_without_shim(c, NULL);
                 container_answer_deletes(c, NULL);
                 container_remove(c);
-                return 0;
+                return;
         }
 
         /* Only Delete makes a shim remove the state directory: if it is gone, a Delete that
          * berthd did not see finish (a restart in between) completed. */
         if (faccessat(c->manager->state_dir_fd, c->id, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
                 container_remove(c);
-                return 0;
+                return;
         }
 
         if (!c->exited)
                 container_shim_lost(c);
         c->shim_pid = 0;
         container_send_changed(c, "ShimPid", NULL);
-        return 0;
 }

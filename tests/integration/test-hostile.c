@@ -2,10 +2,13 @@
  * point where they must not, files that block, clients that flood or vanish, deletes that race,
  * errors that must keep their names. Each case failed before its fix. */
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -368,6 +371,100 @@ START_TEST(test_hostile_state_dir_full) {
 }
 END_TEST
 
+static bool cond_state_is(void *userdata) {
+        const char *const *want = userdata;
+        _cleanup_free_ char *state = harness_get_string(want[0], "State");
+
+        return streq(state, want[1]);
+}
+
+static void assert_state_becomes(const char *id, const char *state) {
+        const char *want[2] = { id, state };
+        _cleanup_free_ char *now = NULL;
+
+        if (harness_wait_until(cond_state_is, want, HARNESS_SIGNAL_TIMEOUT_USEC))
+                return;
+        now = harness_get_string(id, "State");
+        ck_abort_msg("'%s' is %s, expected %s", id, now, state);
+}
+
+/* Connects to the shim's control socket until its accept backlog is full; returns the fds. */
+static unsigned fill_backlog(const char *id, int *fds, unsigned max) {
+        _cleanup_free_ char *sock = harness_state_path(id, "shim.sock");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        unsigned n = 0;
+
+        ck_assert_uint_lt(strlen(sock), sizeof(sa.sun_path));
+        strcpy(sa.sun_path, sock);
+        while (n < max) {
+                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+                ck_assert_int_ge(fd, 0);
+                if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                        ck_assert_int_eq(errno, EAGAIN);
+                        close(fd);
+                        return n;
+                }
+                fds[n++] = fd;
+        }
+        ck_abort_msg("the backlog of '%s' never filled", id);
+        return n;
+}
+
+/* A stopped shim (SIGSTOP, or with its accept backlog full) made a restarted berthd wait for it,
+ * or block in connect() for good: berthd must take its name, serve every other container, and
+ * finish with the stuck one when it answers. */
+static void stuck_shim_restart(bool full_backlog) {
+        _cleanup_free_ char *bundle = harness_make_bundle("sleeper", "sleep", "1000", NULL), *state = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int fds[64];
+        unsigned n_fds = 0;
+        pid_t shim, pid_ok;
+        int r;
+
+        free(harness_create("ok", bundle, true));
+        free(harness_create("stuck", bundle, true));
+        pid_ok = (pid_t) harness_get_u32("ok", "Pid");
+        shim = (pid_t) harness_get_u32("stuck", "ShimPid");
+
+        (void) harness_kill_berthd(SIGKILL);
+        ck_assert_int_eq(kill(shim, SIGSTOP), 0);
+        if (full_backlog)
+                n_fds = fill_backlog("stuck", fds, ELEMENTSOF(fds));
+        harness_start_berthd();
+
+        state = harness_get_string("ok", "State");
+        ck_assert_str_eq(state, "running");
+        ck_assert_uint_eq(harness_get_u32("ok", "Pid"), (uint32_t) pid_ok);
+        free(state);
+        state = harness_get_string("stuck", "State");
+        ck_assert_str_eq(state, "unknown");
+        r = harness_call_manager("KillContainer", &error, NULL, "sib", "stuck", SIGKILL, 0);
+        harness_assert_error(r, &error, BERTH_ERROR_INVALID_STATE);
+
+        /* The other container is served as usual meanwhile. */
+        harness_kill("ok", SIGKILL);
+        ck_assert_int_eq(harness_wait("ok"), 137);
+
+        for (unsigned i = 0; i < n_fds; i++)
+                close(fds[i]);
+        ck_assert_int_eq(kill(shim, SIGCONT), 0);
+        assert_state_becomes("stuck", "running");
+        ck_assert_uint_eq(harness_get_u32("stuck", "ShimPid"), (uint32_t) shim);
+        harness_kill("stuck", SIGKILL);
+        ck_assert_int_eq(harness_wait("stuck"), 137);
+}
+
+START_TEST(test_hostile_stopped_shim_restart) {
+        stuck_shim_restart(false);
+}
+END_TEST
+
+START_TEST(test_hostile_full_backlog_restart) {
+        stuck_shim_restart(true);
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
         Suite *s = suite_create("hostile");
         TCase *tc;
@@ -382,6 +479,11 @@ static Suite *hostile_suite(void) {
 
         tc = harness_tcase_new("races");
         tcase_add_test(tc, test_hostile_concurrent_deletes);
+        suite_add_tcase(s, tc);
+
+        tc = harness_tcase_new("stuck");
+        tcase_add_test(tc, test_hostile_stopped_shim_restart);
+        tcase_add_test(tc, test_hostile_full_backlog_restart);
         suite_add_tcase(s, tc);
 
         tc = harness_tcase_new("errors");
