@@ -67,7 +67,7 @@ void shim_reap_init(Shim *s, uint64_t timeout_usec) {
         if (s->init_pid <= 0 || s->init_exited)
                 return;
 
-        r = shim_wait_child(s->init_pid, timeout_usec, &wstatus);
+        r = shim_wait_child(s->init_pid, timeout_usec, true, &wstatus);
         if (r == -ECHILD) {
                 /* Not ours (the runtime failed before the reparenting), or already gone. */
                 s->init_exited = true;

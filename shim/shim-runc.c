@@ -1,9 +1,15 @@
 /* Running the OCI runtime: "<runtime> --root R --log DIR/log.json --log-format json [args] VERB ...".
  *
  * Each invocation is forked and waited for synchronously, through a pidfd with a timeout and then
- * waitpid() on its pid, before control returns to the event loop. The generic reaper (which reaps
+ * waitid() on its pid, before control returns to the event loop. The generic reaper (which reaps
  * with waitpid(-1) on SIGCHLD, shim-reaper.c) therefore never sees a runtime invocation, and its
  * exit status can't be lost. The event loop doesn't run meanwhile; the container's pipes just fill.
+ *
+ * Each invocation runs in a process group of its own. When it times out or fails, the whole group
+ * is killed before the invocation is reaped (while its pid still names the group), so a hanging
+ * runtime wrapper leaves no children behind. A successful invocation's group is left alone: runc's
+ * container init makes a session of its own during create, and whatever else a runtime leaves
+ * running on success is its business (the shim, as subreaper, reaps it when it exits).
  *
  * When the runtime fails, the error a person gets is the runtime's own: the last "error" or
  * "fatal" message it appended to log.json during this invocation, else the last line it wrote
@@ -92,6 +98,11 @@ static _noreturn_ void runtime_exec(char **argv, const int stdio[3], int errno_f
                 if (sig != SIGKILL && sig != SIGSTOP)
                         (void) signal(sig, SIG_DFL);
 
+        /* A group of its own, so that what it leaves behind on a timeout or a failure can be
+         * killed with it (runc's container init makes a session of its own and is not in it). */
+        if (setpgid(0, 0) < 0)
+                goto fail;
+
         /* A runtime call must not outlive a killed shim: berthd cleans up after a dead shim, and
          * a runtime still creating behind its back would leave a stray container. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -115,58 +126,73 @@ fail:
         _exit(127);
 }
 
+/* The waitpid() status of a child that exited, from waitid()'s siginfo. */
+static int wait_status_from_siginfo(const siginfo_t *si) {
+        switch (si->si_code) {
+        case CLD_EXITED:
+                return (si->si_status & 0xff) << 8;
+        case CLD_KILLED:
+                return si->si_status & 0x7f;
+        case CLD_DUMPED:
+                return (si->si_status & 0x7f) | 0x80;
+        default:
+                return 0xff << 8;
+        }
+}
+
+/* Whether @pid has exited, without blocking: 1 (and its status), 0 if it runs, or -errno. Without
+ * @reap it stays a zombie, so its pid, and the process group named after it, can't be reused. */
+static int child_try_wait(pid_t pid, bool reap, int *ret_wstatus) {
+        siginfo_t si = {};
+
+        while (waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG | (reap ? 0 : WNOWAIT)) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (si.si_pid != pid)
+                return 0;
+        *ret_wstatus = wait_status_from_siginfo(&si);
+        return 1;
+}
+
 /**
- * shim_wait_child() - wait for a child of the shim to exit, and reap it
+ * shim_wait_child() - wait for a child of the shim to exit
  * @pid: the child (a runtime invocation, or the container's init)
  * @timeout_usec: how long to wait at most
+ * @reap: reap it; else it stays a zombie for the caller to reap (and its pid stays taken)
  * @ret_wstatus: its waitpid() status
  *
- * Waits on a pidfd, so only @pid is reaped: other exits stay for the SIGCHLD reaper.
+ * Waits on a pidfd, so only @pid is waited for: other exits stay for the SIGCHLD reaper.
  *
  * Return: 0, -ETIMEDOUT if @pid still runs (it is not killed), or another -errno.
  */
-int shim_wait_child(pid_t pid, uint64_t timeout_usec, int *ret_wstatus) {
+int shim_wait_child(pid_t pid, uint64_t timeout_usec, bool reap, int *ret_wstatus) {
         _cleanup_close_ int pidfd = -EBADF;
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
-        int wstatus = 0;
-        pid_t p;
+        int r;
 
         pidfd = pidfd_open_pid(pid);
         for (;;) {
-                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                uint64_t now;
                 int left_ms;
 
+                r = child_try_wait(pid, reap, ret_wstatus);
+                if (r != 0)
+                        return MIN(r, 0);
+
+                now = now_usec(CLOCK_MONOTONIC);
+                if (now >= deadline)
+                        return -ETIMEDOUT;
                 if (pidfd < 0) {
                         /* No pidfds (old kernel): poll for the exit. */
-                        p = waitpid(pid, &wstatus, WNOHANG);
-                        if (p < 0 && errno != EINTR)
-                                return -errno;
-                        if (p == pid)
-                                break;
-                        if (now >= deadline)
-                                return -ETIMEDOUT;
                         (void) nanosleep(&(struct timespec) { .tv_nsec = 5 * 1000 * 1000 }, NULL);
                         continue;
                 }
-
-                if (now >= deadline)
-                        return -ETIMEDOUT;
                 left_ms = (int) MIN((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC,
                                     (uint64_t) INT_MAX);
-                if (poll(&(struct pollfd) { .fd = pidfd, .events = POLLIN }, 1, left_ms) < 0) {
-                        if (errno == EINTR)
-                                continue;
+                if (poll(&(struct pollfd) { .fd = pidfd, .events = POLLIN }, 1, left_ms) < 0 &&
+                    errno != EINTR)
                         return -errno;
-                }
-                p = waitpid(pid, &wstatus, WNOHANG);
-                if (p < 0 && errno != EINTR)
-                        return -errno;
-                if (p == pid)
-                        break;
         }
-
-        *ret_wstatus = wstatus;
-        return 0;
 }
 
 static off_t runtime_log_size(Shim *s) {
@@ -308,14 +334,24 @@ static int runtime_failed(Shim *s, const char *verb, int wstatus, off_t log_offs
         return berth_error_setf(error, BERTH_ERROR_RUNTIME_FAILED, "runtime failed: %s", msg);
 }
 
-static int runtime_timed_out(Shim *s, const char *verb, pid_t pid, BerthError *error) {
+/* Kills the runtime invocation @pid (exited or not, but not reaped yet, so that its pid still names
+ * its group) and every process it left in its group, then reaps it. Its orphans are reparented to
+ * us, the subreaper, and reaped by shim_reap() on SIGCHLD. */
+static void runtime_kill_group(pid_t pid) {
         int wstatus;
 
+        if (kill(-pid, SIGKILL) < 0 && errno != ESRCH)
+                log_warning_errno(errno, "Failed to kill process group %d of the runtime, ignoring: %m",
+                                  (int) pid);
         (void) kill(pid, SIGKILL);
-        (void) shim_wait_child(pid, UINT64_MAX / 2, &wstatus);
+        (void) shim_wait_child(pid, UINT64_MAX / 2, true, &wstatus);
+}
+
+static int runtime_timed_out(Shim *s, const char *verb, pid_t pid, BerthError *error) {
+        runtime_kill_group(pid);
 
         log_container(LOG_ERR, s->config->id,
-                      "Runtime '%s' did not finish '%s' within %" PRIu64 " s, killed it.",
+                      "Runtime '%s' did not finish '%s' within %" PRIu64 " s, killed it and its children.",
                       s->config->runtime, verb, s->runtime_timeout_usec / USEC_PER_SEC);
         return berth_error_setf(error, BERTH_ERROR_TIMEOUT,
                                  "The runtime '%s' did not finish '%s' within %" PRIu64 " s and was killed.",
@@ -368,14 +404,23 @@ static int runtime_run(Shim *s, char *const *command, const int *stdio, BerthErr
         if (pid == 0)
                 runtime_exec(argv, child_stdio, errno_write);
         errno_write = safe_close(errno_write);
+        /* The child does the same; whoever comes first makes the group exist before we may kill it. */
+        (void) setpgid(pid, pid);
 
-        r = shim_wait_child(pid, s->runtime_timeout_usec, &wstatus);
+        r = shim_wait_child(pid, s->runtime_timeout_usec, false, &wstatus);
         if (r == -ETIMEDOUT)
                 return runtime_timed_out(s, verb, pid, error);
-        if (r < 0)
+        if (r < 0) {
+                runtime_kill_group(pid);
                 return berth_error_setf(error, BERTH_ERROR_SHIM_FAILED,
                                          "Waiting for the runtime failed: %s",
                                          strerror(-r));
+        }
+        /* A successful call may leave processes that must live on; a failed one may not. */
+        if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+                (void) shim_wait_child(pid, UINT64_MAX / 2, true, &wstatus);
+        else
+                runtime_kill_group(pid);
 
         n = read(errno_read, &exec_errno, sizeof(exec_errno));
         if (n == (ssize_t) sizeof(exec_errno)) {

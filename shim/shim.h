@@ -103,7 +103,7 @@ int shim_runtime_kill(Shim *s, int sig, bool all, BerthError *error);
 int shim_runtime_pause(Shim *s, BerthError *error);
 int shim_runtime_resume(Shim *s, BerthError *error);
 int shim_runtime_delete(Shim *s, bool force, BerthError *error);
-int shim_wait_child(pid_t pid, uint64_t timeout_usec, int *ret_wstatus);
+int shim_wait_child(pid_t pid, uint64_t timeout_usec, bool reap, int *ret_wstatus);
 
 /* shim-stdio.c */
 int shim_stdio_setup(Shim *s);
