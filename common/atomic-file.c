@@ -5,7 +5,17 @@
  * therefore sees either the old or the new file, never a part of one, even after a crash: this is what
  * keeps exit records and pid files trustworthy (DESIGN.md, "An exit status is never lost").
  *
- * NAME may contain directories; they are resolved relative to dirfd. */
+ * NAME may contain directories; they are resolved relative to dirfd.
+ *
+ * A reserved file is for a record that must be written when nothing else can be: the exit record,
+ * at the moment the container exits on a full filesystem or with the shim at its fd limit. At
+ * reservation the file is created under a name of its own and filled with as many bytes as the
+ * record can ever need, and its fd is kept. Committing it then needs no inode, no block and no fd:
+ * pwrite() over bytes the file already owns, ftruncate() (which only frees), fsync(), renameat()
+ * over the final name and an fsync() of the directory, through an fd the caller holds already.
+ * The rename allocates nothing on tmpfs (dentries are not counted against its size or inodes); on
+ * ext4 the new name goes into the directory's existing block, which a directory of a dozen entries
+ * has room in. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -256,4 +266,129 @@ int read_one_line_at(int dirfd, const char *name, char **ret) {
 
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+/**
+ * reserved_file_open_at() - create a file and reserve @size bytes of space for it, and keep its fd
+ * @dirfd: the directory; the caller keeps it open for reserved_file_commit_at()
+ * @reserved_name: the file's name until it is committed (replaced if it exists)
+ * @size: the most the file will ever hold
+ * @mode: its mode (not affected by the umask)
+ * @ret: the reservation
+ *
+ * The bytes are written, not fallocate()d: that makes them the file's own on every filesystem
+ * (tmpfs pages, ext4's delayed-allocation reservation), and leaves no unwritten extent to convert
+ * at commit time. On failure nothing is left behind.
+ *
+ * Return: 0, or a negative errno (-ENOSPC, -EMFILE, ...).
+ */
+int reserved_file_open_at(int dirfd, const char *reserved_name, size_t size, mode_t mode, ReservedFile *ret) {
+        static const char zeros[4096];
+        _cleanup_close_ int fd = -EBADF;
+        size_t done = 0;
+        int r = 0;
+
+        if (!reserved_name || size == 0 || !ret)
+                return -EINVAL;
+
+        fd = openat(dirfd, reserved_name, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                    mode & 07777);
+        if (fd < 0)
+                return -errno;
+        if (fchmod(fd, mode & 07777) < 0)
+                r = -errno;
+        while (r >= 0 && done < size) {
+                size_t n = MIN(size - done, sizeof(zeros));
+
+                r = write_full(fd, zeros, n);
+                done += n;
+        }
+        if (r < 0) {
+                (void) unlinkat(dirfd, reserved_name, 0);
+                return r;
+        }
+
+        *ret = (ReservedFile) { .fd = TAKE_FD(fd), .size = size };
+        return 0;
+}
+
+static int pwrite_full(int fd, const void *data, size_t size, off_t offset) {
+        const char *p = data;
+
+        while (size > 0) {
+                ssize_t n = pwrite(fd, p, size, offset);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                size -= (size_t) n;
+                offset += n;
+        }
+        return 0;
+}
+
+/**
+ * reserved_file_commit_at() - write the reserved file and give it its final name, durably
+ * @f: the reservation, from reserved_file_open_at()
+ * @dirfd: the directory it was reserved in
+ * @reserved_name: the name it was reserved under
+ * @name: its final name (replaced atomically if it exists)
+ * @data: the content
+ * @size: its size, at most the size reserved
+ *
+ * Safe to call again after a failure (with the same data): it goes on where it stopped. Once it
+ * succeeded the fd is closed and the reservation is spent.
+ *
+ * Return: 0, -EFBIG if @size is more than was reserved, -EBADF if nothing is reserved (or it was
+ * committed already), or the errno of the step that failed.
+ */
+int reserved_file_commit_at(ReservedFile *f, int dirfd, const char *reserved_name, const char *name,
+                            const void *data, size_t size) {
+        int r;
+
+        if (!f || !reserved_name || !name || (!data && size > 0))
+                return -EINVAL;
+        if (f->fd < 0)
+                return -EBADF;
+        if (size > f->size)
+                return -EFBIG;
+
+        if (!f->renamed) {
+                r = pwrite_full(f->fd, data, size, 0);
+                if (r < 0)
+                        return r;
+                if (ftruncate(f->fd, (off_t) size) < 0 || fsync(f->fd) < 0)
+                        return -errno;
+                if (renameat(dirfd, reserved_name, dirfd, name) < 0)
+                        return -errno;
+                f->renamed = true;
+        }
+
+        /* Make the rename itself durable. */
+        if (fsync(dirfd) < 0)
+                return -errno;
+        f->fd = safe_close(f->fd);
+        return 0;
+}
+
+/**
+ * reserved_file_is_committed() - whether the reservation was used up by a successful commit
+ * @f: the reservation
+ *
+ * Return: true after reserved_file_commit_at() succeeded.
+ */
+bool reserved_file_is_committed(const ReservedFile *f) {
+        return f->renamed && f->fd < 0;
+}
+
+/**
+ * reserved_file_done() - close the reserved file's fd (the file itself stays)
+ * @f: the reservation, or one that was never made (RESERVED_FILE_NULL)
+ */
+void reserved_file_done(ReservedFile *f) {
+        f->fd = safe_close(f->fd);
 }

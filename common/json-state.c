@@ -480,6 +480,38 @@ void exit_record_from_wait_status(int wstatus, ExitRecord *ret) {
 }
 
 /**
+ * exit_record_format() - the text of the "exit" file, without allocating
+ * @r: the record
+ * @buf: where to write it, NUL terminated
+ * @size: the size of @buf; EXIT_RECORD_SIZE_MAX is always enough
+ *
+ * The one place the record's text is made (the shim writes it at exit, berthd for a lost shim):
+ * one JSON object and a newline. It allocates nothing, so that the shim can write a record when
+ * nothing else works any more. The reason names need no escaping.
+ *
+ * Return: the length written (without the NUL), -EINVAL for an invalid record, or -ENOBUFS.
+ */
+int exit_record_format(const ExitRecord *r, char *buf, size_t size) {
+        const char *reason;
+        int n;
+
+        if (!r || !buf)
+                return -EINVAL;
+        reason = exit_reason_to_string(r->reason);
+        if (!reason)
+                return -EINVAL;
+
+        n = snprintf(buf, size,
+                     "{\"status\":%d,\"signal\":%d,\"reason\":\"%s\",\"oom_killed\":%s,\"finished_at\":%" PRId64 "}\n",
+                     r->status, r->signal, reason, r->oom_killed ? "true" : "false", (int64_t) r->finished_at);
+        if (n < 0)
+                return -EINVAL;
+        if ((size_t) n >= size)
+                return -ENOBUFS;
+        return n;
+}
+
+/**
  * exit_record_to_json() - serialize an exit record
  * @r: the record
  * @ret: the JSON text (no trailing newline)
@@ -487,24 +519,17 @@ void exit_record_from_wait_status(int wstatus, ExitRecord *ret) {
  * Return: 0, -EINVAL or -ENOMEM.
  */
 int exit_record_to_json(const ExitRecord *r, char **ret) {
-        _cleanup_json_ json_object *obj = NULL;
-        int k;
+        char buf[EXIT_RECORD_SIZE_MAX];
+        int n;
 
-        if (!r || !ret || !exit_reason_to_string(r->reason))
+        if (!ret)
                 return -EINVAL;
-
-        obj = json_object_new_object();
-        if (!obj)
-                return -ENOMEM;
-
-        if ((k = add(obj, "status", json_object_new_int(r->status))) < 0 ||
-            (k = add(obj, "signal", json_object_new_int(r->signal))) < 0 ||
-            (k = add_string(obj, "reason", exit_reason_to_string(r->reason))) < 0 ||
-            (k = add(obj, "oom_killed", json_object_new_boolean(r->oom_killed))) < 0 ||
-            (k = add(obj, "finished_at", json_object_new_int64((int64_t) r->finished_at))) < 0)
-                return k;
-
-        return to_text(obj, ret);
+        n = exit_record_format(r, buf, sizeof(buf));
+        if (n < 0)
+                return n;
+        buf[n - 1] = '\0';
+        *ret = strdup(buf);
+        return *ret ? 0 : -ENOMEM;
 }
 
 /**
@@ -558,14 +583,14 @@ int exit_record_from_json(const char *text, ExitRecord *ret) {
  * Return: 0 or a negative errno.
  */
 int exit_record_save(int dirfd, const ExitRecord *r) {
-        _cleanup_free_ char *text = NULL;
-        int k;
+        char buf[EXIT_RECORD_SIZE_MAX];
+        int n;
 
-        k = exit_record_to_json(r, &text);
-        if (k < 0)
-                return k;
+        n = exit_record_format(r, buf, sizeof(buf));
+        if (n < 0)
+                return n;
         /* The exit record is promised durable. */
-        return save_text(dirfd, STATE_FILE_EXIT, text, 0644, 0);
+        return write_file_atomic_at(dirfd, STATE_FILE_EXIT, buf, (size_t) n, 0644);
 }
 
 /**
@@ -586,6 +611,38 @@ int exit_record_load(int dirfd, ExitRecord *ret) {
         if (strlen(text) != size)
                 return -EBADMSG;
         return exit_record_from_json(text, ret);
+}
+
+/**
+ * exit_record_reserve() - reserve the exit record's file, space and fd in a state directory
+ * @dirfd: the container's state directory, kept open until exit_record_commit()
+ * @ret: the reservation (STATE_FILE_EXIT_RESERVED, EXIT_RECORD_SIZE_MAX bytes, mode 0644)
+ *
+ * Return: 0 or a negative errno.
+ */
+int exit_record_reserve(int dirfd, ReservedFile *ret) {
+        return reserved_file_open_at(dirfd, STATE_FILE_EXIT_RESERVED, EXIT_RECORD_SIZE_MAX, 0644, ret);
+}
+
+/**
+ * exit_record_commit() - write the "exit" file into its reservation: atomically and durably, and
+ * without a new inode, block or fd
+ * @f: the reservation from exit_record_reserve()
+ * @dirfd: the same state directory
+ * @r: the record
+ *
+ * May be called again after a failure.
+ *
+ * Return: 0 or a negative errno.
+ */
+int exit_record_commit(ReservedFile *f, int dirfd, const ExitRecord *r) {
+        char buf[EXIT_RECORD_SIZE_MAX];
+        int n;
+
+        n = exit_record_format(r, buf, sizeof(buf));
+        if (n < 0)
+                return n;
+        return reserved_file_commit_at(f, dirfd, STATE_FILE_EXIT_RESERVED, STATE_FILE_EXIT, buf, (size_t) n);
 }
 
 /**

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "atomic-file.h"
 #include "macro.h"
 
 /* File names inside a container's state directory (DESIGN.md "State directory"). */
@@ -13,6 +14,9 @@
 #define STATE_FILE_SHIM_PID "shim.pid"
 #define STATE_FILE_PID      "pid"
 #define STATE_FILE_EXIT     "exit"
+/* The exit record's reserved file (atomic-file.h): created with the container, renamed to "exit"
+ * when it exits. Never read as a record. */
+#define STATE_FILE_EXIT_RESERVED "exit.reserved"
 #define STATE_FILE_STARTED  "started"
 #define STATE_FILE_SOCKET   "shim.sock"
 #define STATE_FILE_RUNTIME_LOG "log.json"
@@ -88,12 +92,19 @@ typedef struct ExitRecord {
         uint64_t finished_at;   /* µs, CLOCK_REALTIME */
 } ExitRecord;
 
+/* The longest "exit" file exit_record_format() writes, with room to spare. */
+#define EXIT_RECORD_SIZE_MAX 256
+
 /* Fills status, signal and reason from a waitpid() status; finished_at is set to now. */
 void exit_record_from_wait_status(int wstatus, ExitRecord *ret);
+int exit_record_format(const ExitRecord *r, char *buf, size_t size);
 int exit_record_to_json(const ExitRecord *r, char **ret);
 int exit_record_from_json(const char *text, ExitRecord *ret);
 int exit_record_save(int dirfd, const ExitRecord *r);
 int exit_record_load(int dirfd, ExitRecord *ret);  /* -ENOENT when the container has not exited */
+/* The shim's way to write it: reserved when the container is created, committed when it exits. */
+int exit_record_reserve(int dirfd, ReservedFile *ret);
+int exit_record_commit(ReservedFile *f, int dirfd, const ExitRecord *r);
 
 /* Small decimal files: "pid", "shim.pid", "started". */
 int state_write_u64(int dirfd, const char *name, uint64_t v);

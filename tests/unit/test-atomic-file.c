@@ -1,11 +1,13 @@
-/* Unit tests for common/atomic-file.c: atomic replacement, modes, no temp files left behind, and the
- * size limit of read_full_file_at(). */
+/* Unit tests for common/atomic-file.c: atomic replacement, modes, no temp files left behind, the
+ * size limit of read_full_file_at(), and reserved files: their size, a commit that needs no new fd,
+ * a commit retried after a failure, and a commit of more than was reserved. */
 
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -249,6 +251,106 @@ START_TEST(test_read_one_line) {
 }
 END_TEST
 
+/* --- reserved files -------------------------------------------------------------------------- */
+
+START_TEST(test_reserved_file_reserves_and_commits) {
+        _cleanup_tmpdir_ char *t = tmpdir_new();
+        _cleanup_close_ int dfd = open_dir(t);
+        _cleanup_free_ char *buf = NULL;
+        ReservedFile f = RESERVED_FILE_NULL;
+        size_t size;
+        struct stat st;
+
+        ck_assert_int_eq(reserved_file_open_at(dfd, "r.reserved", 5000, 0640, &f), 0);
+        ck_assert_int_ge(f.fd, 0);
+        ck_assert(!reserved_file_is_committed(&f));
+        ck_assert_int_eq(fstatat(dfd, "r.reserved", &st, 0), 0);
+        ck_assert_int_eq(st.st_size, 5000);
+        ck_assert_uint_eq(st.st_mode & 07777, 0640);
+        ck_assert_int_eq(faccessat(dfd, "r", F_OK, 0), -1);
+
+        ck_assert_int_eq(reserved_file_commit_at(&f, dfd, "r.reserved", "r", "record\n", 7), 0);
+        ck_assert(reserved_file_is_committed(&f));
+        ck_assert_int_lt(f.fd, 0);
+        ck_assert_int_eq(read_full_file_at(dfd, "r", 0, &buf, &size), 0);
+        ck_assert_uint_eq(size, 7);
+        ck_assert_str_eq(buf, "record\n");
+        ck_assert_int_eq(fstatat(dfd, "r", &st, 0), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0640);
+        ck_assert_uint_eq(count_entries(t), 1);
+
+        /* Spent. */
+        ck_assert_int_eq(reserved_file_commit_at(&f, dfd, "r.reserved", "r", "x", 1), -EBADF);
+        reserved_file_done(&f);
+}
+END_TEST
+
+START_TEST(test_reserved_file_commit_needs_no_fd) {
+        _cleanup_tmpdir_ char *t = tmpdir_new();
+        _cleanup_close_ int dfd = open_dir(t);
+        _cleanup_free_ char *buf = NULL;
+        ReservedFile f = RESERVED_FILE_NULL;
+        struct rlimit old, none;
+        int r;
+
+        ck_assert_int_eq(reserved_file_open_at(dfd, "r.reserved", 256, 0644, &f), 0);
+        ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+        none = (struct rlimit) { .rlim_cur = 3, .rlim_max = old.rlim_max };
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &none), 0);
+        ck_assert_int_eq(open("/dev/null", O_RDONLY | O_CLOEXEC), -1);
+        r = reserved_file_commit_at(&f, dfd, "r.reserved", "r", "done\n", 5);
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+        ck_assert_int_eq(r, 0);
+        ck_assert_int_eq(read_full_file_at(dfd, "r", 0, &buf, NULL), 0);
+        ck_assert_str_eq(buf, "done\n");
+}
+END_TEST
+
+START_TEST(test_reserved_file_commit_retried) {
+        _cleanup_tmpdir_ char *t = tmpdir_new();
+        _cleanup_close_ int dfd = open_dir(t);
+        _cleanup_free_ char *buf = NULL;
+        ReservedFile f = RESERVED_FILE_NULL;
+
+        ck_assert_int_eq(reserved_file_open_at(dfd, "r.reserved", 64, 0644, &f), 0);
+        /* More than was reserved. */
+        ck_assert_int_eq(reserved_file_commit_at(&f, dfd, "r.reserved", "r", NULL, 1), -EINVAL);
+        {
+                char big[65] = {};
+                ck_assert_int_eq(reserved_file_commit_at(&f, dfd, "r.reserved", "r", big, sizeof(big)), -EFBIG);
+        }
+        /* A directory is in the way: nothing changes, and it works once the way is clear. */
+        ck_assert_int_eq(mkdirat(dfd, "r", 0700), 0);
+        ck_assert_int_lt(reserved_file_commit_at(&f, dfd, "r.reserved", "r", "late\n", 5), 0);
+        ck_assert(!reserved_file_is_committed(&f));
+        ck_assert_int_ge(f.fd, 0);
+        ck_assert_int_eq(faccessat(dfd, "r.reserved", F_OK, 0), 0);
+        ck_assert_int_eq(unlinkat(dfd, "r", AT_REMOVEDIR), 0);
+        ck_assert_int_eq(reserved_file_commit_at(&f, dfd, "r.reserved", "r", "late\n", 5), 0);
+        ck_assert_int_eq(read_full_file_at(dfd, "r", 0, &buf, NULL), 0);
+        ck_assert_str_eq(buf, "late\n");
+        ck_assert_uint_eq(count_entries(t), 1);
+}
+END_TEST
+
+START_TEST(test_reserved_file_errors) {
+        _cleanup_tmpdir_ char *t = tmpdir_new();
+        _cleanup_close_ int dfd = open_dir(t);
+        ReservedFile f = RESERVED_FILE_NULL;
+
+        ck_assert_int_eq(reserved_file_open_at(dfd, "r", 0, 0644, &f), -EINVAL);
+        ck_assert_int_eq(reserved_file_open_at(dfd, NULL, 1, 0644, &f), -EINVAL);
+        ck_assert_int_eq(mkdirat(dfd, "d", 0700), 0);
+        ck_assert_int_lt(reserved_file_open_at(dfd, "d", 16, 0644, &f), 0);
+        ck_assert_int_eq(symlinkat("target", dfd, "link"), 0);
+        ck_assert_int_eq(reserved_file_open_at(dfd, "link", 16, 0644, &f), -ELOOP);
+        ck_assert_int_lt(f.fd, 0);
+        ck_assert_int_eq(faccessat(dfd, "target", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+        ck_assert_int_eq(reserved_file_commit_at(&f, dfd, "r", "s", "x", 1), -EBADF);
+        reserved_file_done(&f);
+}
+END_TEST
+
 static Suite *atomic_file_suite(void) {
         Suite *s = suite_create("atomic-file");
         TCase *tc;
@@ -267,6 +369,13 @@ static Suite *atomic_file_suite(void) {
         tcase_add_test(tc, test_read_full_file_efbig);
         tcase_add_test(tc, test_read_full_file_errors);
         tcase_add_test(tc, test_read_one_line);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("reserved");
+        tcase_add_test(tc, test_reserved_file_reserves_and_commits);
+        tcase_add_test(tc, test_reserved_file_commit_needs_no_fd);
+        tcase_add_test(tc, test_reserved_file_commit_retried);
+        tcase_add_test(tc, test_reserved_file_errors);
         suite_add_tcase(s, tc);
 
         return s;

@@ -331,6 +331,66 @@ START_TEST(test_json_state_exit_save_load) {
 }
 END_TEST
 
+START_TEST(test_json_state_exit_format) {
+        static const ExitRecord records[] = {
+                { .status = 7, .reason = EXIT_REASON_EXITED, .finished_at = 1 },
+                { .status = 255, .signal = 255, .reason = EXIT_REASON_OOM_KILLED, .oom_killed = true,
+                  .finished_at = UINT64_C(9223372036854775807) },
+        };
+        char buf[EXIT_RECORD_SIZE_MAX], small[16];
+
+        for (size_t i = 0; i < ELEMENTSOF(records); i++) {
+                _cleanup_free_ char *text = NULL;
+                ExitRecord e = {};
+                int n;
+
+                n = exit_record_format(&records[i], buf, sizeof(buf));
+                ck_assert_int_gt(n, 0);
+                ck_assert_uint_eq((size_t) n, strlen(buf));
+                ck_assert_int_eq(buf[n - 1], '\n');
+                /* The same text as exit_record_to_json(), plus the newline. */
+                ck_assert_int_eq(exit_record_to_json(&records[i], &text), 0);
+                ck_assert_uint_eq(strlen(text) + 1, (size_t) n);
+                ck_assert_int_eq(strncmp(text, buf, strlen(text)), 0);
+                ck_assert_int_eq(exit_record_from_json(buf, &e), 0);
+                ck_assert_int_eq(e.status, records[i].status);
+                ck_assert_int_eq(e.reason, records[i].reason);
+                ck_assert_uint_eq(e.finished_at, records[i].finished_at);
+        }
+        ck_assert_str_eq((exit_record_format(&records[0], buf, sizeof(buf)), buf),
+                         "{\"status\":7,\"signal\":0,\"reason\":\"exited\",\"oom_killed\":false,\"finished_at\":1}\n");
+        ck_assert_int_eq(exit_record_format(&records[0], small, sizeof(small)), -ENOBUFS);
+        ck_assert_int_eq(exit_record_format(&(ExitRecord) { .reason = _EXIT_REASON_MAX }, buf, sizeof(buf)),
+                         -EINVAL);
+}
+END_TEST
+
+START_TEST(test_json_state_exit_reserve_commit) {
+        _cleanup_tmpdir_ char *t = tmpdir_new();
+        _cleanup_close_ int dfd = open_dir(t);
+        ExitRecord r = { .status = 7, .reason = EXIT_REASON_EXITED, .finished_at = 42 }, e = {};
+        ReservedFile f = RESERVED_FILE_NULL;
+        struct stat st;
+
+        ck_assert_int_eq(exit_record_reserve(dfd, &f), 0);
+        /* The reservation is never taken for a record. */
+        ck_assert_int_eq(exit_record_load(dfd, &e), -ENOENT);
+        ck_assert_int_eq(fstatat(dfd, STATE_FILE_EXIT_RESERVED, &st, 0), 0);
+        ck_assert_int_ge(st.st_size, EXIT_RECORD_SIZE_MAX);
+
+        ck_assert_int_eq(exit_record_commit(&f, dfd, &r), 0);
+        ck_assert_int_eq(exit_record_load(dfd, &e), 0);
+        ck_assert_int_eq(e.status, 7);
+        ck_assert_int_eq(e.reason, EXIT_REASON_EXITED);
+        ck_assert_uint_eq(e.finished_at, 42);
+        ck_assert_int_eq(fstatat(dfd, STATE_FILE_EXIT, &st, 0), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0644);
+        ck_assert_int_eq(fstatat(dfd, STATE_FILE_EXIT_RESERVED, &st, 0), -1);
+        ck_assert_int_eq(errno, ENOENT);
+        reserved_file_done(&f);
+}
+END_TEST
+
 static int wait_status_of(void (*child)(int), int arg) {
         int status;
         pid_t pid;
@@ -438,6 +498,8 @@ static Suite *json_state_suite(void) {
         tcase_add_test(tc, test_json_state_exit_roundtrip);
         tcase_add_test(tc, test_json_state_exit_malformed);
         tcase_add_test(tc, test_json_state_exit_save_load);
+        tcase_add_test(tc, test_json_state_exit_format);
+        tcase_add_test(tc, test_json_state_exit_reserve_commit);
         tcase_add_test(tc, test_json_state_wait_status);
         suite_add_tcase(s, tc);
 
