@@ -70,6 +70,9 @@ static int shim_new(Shim **ret) {
         s->log_fd = -EBADF;
         s->listen_fd = -EBADF;
         s->signal_fd = -EBADF;
+        s->oom_fd = -EBADF;
+        s->exit_file = RESERVED_FILE_NULL;
+        s->exit_ratelimit = RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
         s->state = CONTAINER_UNKNOWN;
         s->runtime_timeout_usec = RUNTIME_TIMEOUT_DEFAULT_USEC;
         for (CriStream t = 0; t < _CRI_STREAM_MAX; t++)
@@ -397,6 +400,10 @@ static int shim_setup(Shim *s, BerthError *error) {
         r = shim_stdio_setup(s);
         if (r < 0)
                 return setup_failed(error, r, "Failed to set up the output of '%s'", s->config->id);
+
+        r = shim_exit_reserve(s, error);
+        if (r < 0)
+                return r;
 
         r = shim_runtime_create(s, error);
         if (r < 0)

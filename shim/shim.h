@@ -22,6 +22,7 @@
 #include "event-loop.h"
 #include "json-state.h"
 #include "macro.h"
+#include "ratelimit.h"
 
 /* One read() from a container pipe takes at most this much. */
 #define SHIM_READ_BUFFER_SIZE (256U * 1024U)
@@ -85,9 +86,13 @@ struct Shim {
         bool exit_reported;             /* the exit file is written and Exited was sent */
         bool deleted;                   /* Delete removed everything; nothing more is written */
         ExitRecord exit;
+        ReservedFile exit_file;         /* "exit.reserved", taken before the create (shim-exit.c) */
+        unsigned exit_write_failures;   /* attempts to write the record that failed */
+        EventSource *exit_retry_source;
+        RateLimit exit_ratelimit;
         uint64_t started_at;
         EventSource *drain_timeout_source;
-        char *oom_file;                 /* memory.oom_control (v1) or memory.events (v2), or NULL */
+        int oom_fd;                     /* memory.oom_control (v1) or memory.events (v2), or -EBADF */
         uint64_t oom_kills_at_create;
 
         int listen_fd;
@@ -118,6 +123,7 @@ void shim_reap(Shim *s);
 void shim_reap_init(Shim *s, uint64_t timeout_usec);
 
 /* shim-exit.c */
+int shim_exit_reserve(Shim *s, BerthError *error);
 void shim_oom_setup(Shim *s);
 void shim_exit_check(Shim *s);
 void shim_exit_done(Shim *s);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "json-state.h"
 
 #define T HARNESS_SIGNAL_TIMEOUT_USEC
 #define RUNTIME_TIMEOUT_SEC "2"
@@ -60,6 +61,20 @@ static void mounts_teardown(void) {
         }
 }
 
+/* Mounts a tmpfs of @options ("size=...,nr_inodes=...") on @path (made if missing). */
+static void mount_tmpfs(const char *path, const char *options) {
+        size_t i;
+
+        (void) mkdir(path, 0755);
+        for (i = 0; i < MOUNTS_MAX && mounts[i]; i++)
+                ;
+        ck_assert_uint_lt(i, MOUNTS_MAX);
+        ck_assert_msg(mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options) >= 0, "mount tmpfs on %s: %m",
+                      path);
+        mounts[i] = strdup(path);
+        ck_assert_ptr_nonnull(mounts[i]);
+}
+
 static void timeout_env(void) {
         /* berthd passes its environment on to the shims. */
         setenv("BERTH_RUNTIME_TIMEOUT_SEC", RUNTIME_TIMEOUT_SEC, 1);
@@ -91,6 +106,149 @@ static pid_t read_pid_file(const char *path) {
         _cleanup_free_ char *text = harness_read_file(path, NULL);
 
         return (pid_t) atoi(text);
+}
+
+/* A container that runs until the test creates /tmp/go in its rootfs, then exits 7. */
+static char *make_go_bundle(const char *name, char **ret_go) {
+        char *bundle = harness_make_bundle(name, "sh", "-c",
+                                           "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 7", NULL);
+
+        *ret_go = harness_xasprintf("%s/rootfs/tmp/go", bundle);
+        return bundle;
+}
+
+static void go(const char *go_path) {
+        harness_write_file(go_path, "", 0);
+}
+
+/* The exit record of @id as the shim wrote it; asserts it is there. */
+static void assert_exit_record(const char *id, int status, const char *reason) {
+        _cleanup_free_ char *dir = harness_state_path(id, NULL);
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ExitRecord e;
+        int r;
+
+        ck_assert_msg(fd >= 0, "open %s: %m", dir);
+        r = exit_record_load(fd, &e);
+        ck_assert_msg(r >= 0, "the exit record of '%s' is not on disk: %s", id, strerror(-r));
+        ck_assert_int_eq(e.status, status);
+        ck_assert_str_eq(exit_reason_to_string(e.reason), reason);
+}
+
+static void kill_and_wait(pid_t pid) {
+        ck_assert_msg(kill(pid, SIGKILL) >= 0, "kill %d: %m", (int) pid);
+        ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &pid, T), "pid %d did not die", (int) pid);
+}
+
+static void set_nofile(pid_t pid, rlim_t n, struct rlimit *ret_old) {
+        struct rlimit rl = { .rlim_cur = n, .rlim_max = n };
+
+        if (ret_old)
+                ck_assert_msg(prlimit(pid, RLIMIT_NOFILE, NULL, ret_old) >= 0, "prlimit: %m");
+        if (ret_old && ret_old->rlim_max > n)
+                rl.rlim_max = ret_old->rlim_max;
+        ck_assert_msg(prlimit(pid, RLIMIT_NOFILE, &rl, NULL) >= 0, "prlimit %d: %m", (int) pid);
+}
+
+static void restore_nofile(pid_t pid, const struct rlimit *old) {
+        ck_assert_msg(prlimit(pid, RLIMIT_NOFILE, old, NULL) >= 0, "prlimit %d: %m", (int) pid);
+}
+
+/* Whether berthd's log (where the shims' stderr goes too) holds @text. */
+static bool berthd_log_has(void *text) {
+        _cleanup_free_ char *log = harness_read_file(harness->berthd_log, NULL);
+
+        return log && strstr(log, text);
+}
+
+/* Whether the shim holds an accepted connection (state SS_CONNECTED in /proc/net/unix): berthd's,
+ * which it makes on its own time after CreateContainer returned. */
+static bool shim_has_client(void *userdata) {
+        pid_t pid = *(pid_t *) userdata;
+        _cleanup_free_ char *dir = harness_xasprintf("/proc/%d/fd", (int) pid);
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        _cleanup_fclose_ FILE *f = fopen("/proc/net/unix", "re");
+        unsigned long inodes[256];
+        size_t n = 0;
+        char line[512];
+        struct dirent *de;
+
+        if (!d || !f)
+                return false;
+        while ((de = readdir(d)) && n < ELEMENTSOF(inodes)) {
+                _cleanup_free_ char *p = harness_xasprintf("%s/%s", dir, de->d_name);
+                char link[64];
+                ssize_t k = readlink(p, link, sizeof(link) - 1);
+
+                if (k > 0) {
+                        link[k] = 0;
+                        if (sscanf(link, "socket:[%lu]", &inodes[n]) == 1)
+                                n++;
+                }
+        }
+        while (fgets(line, sizeof(line), f)) {
+                unsigned st;
+                unsigned long ino;
+
+                if (sscanf(line, "%*s %*s %*s %*s %*s %x %lu", &st, &ino) != 2 || st != 3)
+                        continue;
+                for (size_t i = 0; i < n; i++)
+                        if (inodes[i] == ino)
+                                return true;
+        }
+        return false;
+}
+
+/* The ShimPid of @id, once berthd is connected to it (a test that takes the shim's fds or
+ * connections away must not take berthd's). */
+static pid_t shim_of(const char *id) {
+        pid_t shim = (pid_t) harness_get_u32(id, "ShimPid");
+
+        ck_assert_msg(harness_wait_until(shim_has_client, &shim, T), "berthd did not connect to the shim of '%s'",
+                      id);
+        return shim;
+}
+
+/* ---- the shim's own socket, with sd-bus as a peer-to-peer client ---------------------------- */
+
+static sd_bus *shim_bus_open(const char *id) {
+        _cleanup_free_ char *sock = harness_state_path(id, "shim.sock");
+        _cleanup_free_ char *address = harness_xasprintf("unix:path=%s", sock);
+        sd_bus *bus = NULL;
+
+        ck_assert_int_ge(sd_bus_new(&bus), 0);
+        ck_assert_int_ge(sd_bus_set_address(bus, address), 0);
+        ck_assert_msg(sd_bus_start(bus) >= 0, "connecting to %s failed", sock);
+        return bus;
+}
+
+typedef struct ShimState {
+        char *state;
+        int32_t exit_status;
+        uint64_t log_bytes_dropped;
+} ShimState;
+
+static void shim_state_done(ShimState *st) {
+        st->state = mfree(st->state);
+}
+
+/* Shim1.GetState() on the shim's socket. */
+static void shim_get_state(sd_bus *bus, ShimState *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *state, *reason;
+        uint64_t started_at, finished_at;
+        uint32_t pid;
+        int oom, r;
+
+        r = sd_bus_call_method(bus, NULL, "/org/berth/Shim1", "org.berth.Shim1", "GetState", &error, &reply,
+                               NULL);
+        harness_assert_ok(r, &error);
+        *ret = (ShimState) {};
+        ck_assert_int_ge(sd_bus_message_read(reply, "suisbtt", &state, &pid, &ret->exit_status, &reason, &oom,
+                                             &started_at, &finished_at), 0);
+        ret->state = strdup(state);
+        ck_assert_ptr_nonnull(ret->state);
 }
 
 /* ---- the runtime wrapper (tests/data/berth-test-runtime) ------------------------------------- */
@@ -203,6 +361,142 @@ START_TEST(test_limits_runtime_failure_kills_group) {
 }
 END_TEST
 
+/* ---- item 4: the exit record is on disk before anyone hears of the exit --------------------- */
+
+/* The state directory on a tmpfs of its own (@options), with berthd restarted on it. */
+static void state_on_tmpfs(const char *options) {
+        _cleanup_free_ char *runtime = harness_xasprintf("%s/.runtime", harness->state_dir);
+
+        (void) harness_stop_berthd();
+        /* Nothing is left hidden below the mount. */
+        (void) rmdir(runtime);
+        mount_tmpfs(harness->state_dir, options);
+        harness_start_berthd();
+}
+
+/* Fills @dir's filesystem: every block, then every inode. */
+static void fill_fs(const char *dir) {
+        static const char chunk[64 * 1024];
+        _cleanup_free_ char *filler = harness_xasprintf("%s/.filler", dir);
+        _cleanup_close_ int fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        size_t sizes[] = { sizeof(chunk), 4096, 1 };
+
+        ck_assert_msg(fd >= 0, "open %s: %m", filler);
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++)
+                while (write(fd, chunk, sizes[i]) > 0)
+                        ;
+        ck_assert_int_eq(errno, ENOSPC);
+        for (unsigned i = 0;; i++) {
+                _cleanup_free_ char *p = harness_xasprintf("%s/.fill-%u", dir, i);
+                int k = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+                if (k < 0) {
+                        ck_assert_msg(errno == ENOSPC, "creating %s: %m", p);
+                        break;
+                }
+                close(k);
+        }
+}
+
+static void unfill_fs(const char *dir) {
+        _cleanup_free_ char *filler = harness_xasprintf("%s/.filler", dir);
+
+        ck_assert_int_eq(unlink(filler), 0);
+        for (unsigned i = 0;; i++) {
+                _cleanup_free_ char *p = harness_xasprintf("%s/.fill-%u", dir, i);
+
+                if (unlink(p) < 0)
+                        break;
+        }
+}
+
+/* The state filesystem is full (no block, no inode) when the container exits, and berthd is down:
+ * the shim still writes the exact exit record, so after the shim dies the next berthd reports 7,
+ * not 255 for a lost shim. */
+START_TEST(test_limits_exit_record_state_full) {
+        _cleanup_free_ char *go_path = NULL, *bundle = make_go_bundle("b", &go_path);
+        _cleanup_free_ char *exit_path = NULL, *reason = NULL;
+        pid_t shim;
+
+        state_on_tmpfs("size=2m,nr_inodes=256,mode=0700");
+        ck_assert_ptr_nonnull(harness_create("full", bundle, true));
+        shim = (pid_t) harness_get_u32("full", "ShimPid");
+        exit_path = harness_state_path("full", "exit");
+
+        (void) harness_kill_berthd(SIGKILL);
+        fill_fs(harness->state_dir);
+        go(go_path);
+        ck_assert_msg(harness_wait_until(harness_cond_file_exists, exit_path, T),
+                      "no exit record was written on the full state filesystem");
+        assert_exit_record("full", 7, "exited");
+        ck_assert_msg(harness_pid_alive(shim), "the shim died");
+        kill_and_wait(shim);
+
+        unfill_fs(harness->state_dir);
+        harness_start_berthd();
+        ck_assert_int_eq(harness_wait("full"), 7);
+        reason = harness_get_string("full", "ExitReason");
+        ck_assert_str_eq(reason, "exited");
+        harness_delete("full", false);
+}
+END_TEST
+
+/* The shim can open no new fd when its container exits (RLIMIT_NOFILE 3: not even in the numbers
+ * its pipes free at EOF): the exit record still gets written, and is on disk by the time berthd
+ * reports the exit. */
+START_TEST(test_limits_exit_record_fd_limit) {
+        _cleanup_free_ char *go_path = NULL, *bundle = make_go_bundle("b", &go_path);
+        struct rlimit old;
+        pid_t shim;
+
+        ck_assert_ptr_nonnull(harness_create("nofile", bundle, true));
+        shim = shim_of("nofile");
+        set_nofile(shim, 3, &old);
+        go(go_path);
+        ck_assert_int_eq(harness_wait("nofile"), 7);
+        assert_exit_record("nofile", 7, "exited");
+        restore_nofile(shim, &old);
+        harness_delete("nofile", false);
+}
+END_TEST
+
+/* The record cannot be written at all for a while (a directory is in the way): the shim keeps the
+ * exit, tells nobody, and keeps trying; once it can, the exit is recorded and reported exactly. */
+START_TEST(test_limits_exit_record_retried) {
+        _cleanup_free_ char *go_path = NULL, *bundle = make_go_bundle("b", &go_path);
+        _cleanup_free_ char *exit_path = NULL;
+        _cleanup_(harness_async_freep) HarnessAsync *waiting = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *shim_bus = NULL;
+        _cleanup_(shim_state_done) ShimState st = {};
+        int32_t status;
+
+        ck_assert_ptr_nonnull(harness_create("retry", bundle, true));
+        exit_path = harness_state_path("retry", "exit");
+        ck_assert_int_eq(mkdir(exit_path, 0700), 0);
+        waiting = harness_call_async("WaitContainer", "s", "retry");
+        shim_bus = shim_bus_open("retry");
+
+        go(go_path);
+        ck_assert_msg(harness_wait_until(berthd_log_has, (void *) "Failed to write the exit record of 'retry'", T),
+                      "the shim never tried to write the exit record");
+        harness_process_bus();
+        ck_assert_msg(!harness_async_done(waiting), "the exit was reported without a record on disk");
+        assert_state("retry", "running");
+        shim_get_state(shim_bus, &st);
+        ck_assert_str_eq(st.state, "running");
+        ck_assert_int_eq(st.exit_status, -1);
+
+        ck_assert_int_eq(rmdir(exit_path), 0);
+        ck_assert_msg(harness_async_wait(waiting, T), "the exit was never reported");
+        ck_assert_msg(!harness_async_error(waiting), "WaitContainer failed: %s",
+                      harness_async_error(waiting)->message);
+        ck_assert_int_ge(sd_bus_message_read(harness_async_reply(waiting), "i", &status), 0);
+        ck_assert_int_eq(status, 7);
+        assert_exit_record("retry", 7, "exited");
+        harness_delete("retry", false);
+}
+END_TEST
+
 static Suite *limits_suite(void) {
         Suite *s = suite_create("shim-limits");
         TCase *tc;
@@ -210,6 +504,12 @@ static Suite *limits_suite(void) {
         tc = limits_tcase("runtime", timeout_env);
         tcase_add_test(tc, test_limits_runtime_timeout_kills_group);
         tcase_add_test(tc, test_limits_runtime_failure_kills_group);
+        suite_add_tcase(s, tc);
+
+        tc = limits_tcase("exit-record", NULL);
+        tcase_add_test(tc, test_limits_exit_record_state_full);
+        tcase_add_test(tc, test_limits_exit_record_fd_limit);
+        tcase_add_test(tc, test_limits_exit_record_retried);
         suite_add_tcase(s, tc);
         return s;
 }
