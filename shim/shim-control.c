@@ -9,10 +9,20 @@
  *
  * Calls run the runtime synchronously (shim-runc.c). Delete is the end of the shim: after the
  * runtime removed the container, the log (if berthd chose its path) and the state directory are
- * removed, the reply is flushed to every connection, and the event loop exits. */
+ * removed, the reply is flushed to every connection, and the event loop exits.
+ *
+ * Limits, so that no client can make the shim grow, spin or flood its log: at most
+ * CONTROL_CONNECTIONS_MAX connections (more are accepted and closed at once); a connection must
+ * finish its authentication within CONTROL_AUTH_TIMEOUT_USEC; a client with more than
+ * CONTROL_OUTPUT_MAX of replies and signals queued (it sends calls and does not read) is dropped,
+ * and so is one with more than CONTROL_INPUT_MAX unprocessed. At the fd limit the shim closes a
+ * reserve fd to accept the pending connection and closes it again, instead of being woken for it
+ * forever; warnings about the socket are rate-limited. berthd's own connection is not affected
+ * by any of this: it authenticates at once, reads everything, and is one connection. */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdarg.h>
@@ -31,7 +41,16 @@
 /* Our methods take a few bytes of arguments: anything much larger is not a client of ours. */
 #define CONTROL_MESSAGE_MAX (64U * 1024U)
 #define CONTROL_READ_SIZE 4096
-/* How long the final flush after Delete waits for a slow reader. */
+/* At most one unfinished message and one read are ever buffered. */
+#define CONTROL_INPUT_MAX (CONTROL_MESSAGE_MAX + CONTROL_READ_SIZE)
+/* Replies and signals queued for a client that does not read them; beyond this it is dropped. */
+#define CONTROL_OUTPUT_MAX (1024U * 1024U)
+/* berthd needs one connection, or two for a moment while it restarts; the rest is for people. */
+#define CONTROL_CONNECTIONS_MAX 32
+#define CONTROL_AUTH_TIMEOUT_USEC (5 * USEC_PER_SEC)
+/* How long accepting stops when not even the reserve fd helps (never with berth's own limits). */
+#define CONTROL_ACCEPT_PAUSE_USEC (250 * USEC_PER_MSEC)
+/* How long the final flush after Delete waits for slow readers, all of them together. */
 #define CONTROL_FLUSH_TIMEOUT_MSEC 1000
 
 #define DRIVER_INTERFACE "org.freedesktop.DBus"
@@ -68,12 +87,37 @@ static const char introspection_xml[] =
         "<arg type=\"s\" name=\"xml\" direction=\"out\"/></method></interface>\n"
         "</node>\n";
 
+/* A warning about the control socket: a client can make it due again and again. */
+static void control_warning(Shim *s, int error, const char *format, ...) _printf_(3, 4);
+static void control_warning(Shim *s, int error, const char *format, ...) {
+        char message[512];
+        unsigned suppressed;
+        va_list ap;
+
+        if (!ratelimit_below(&s->control_ratelimit))
+                return;
+
+        errno = error < 0 ? -error : error;
+        va_start(ap, format);
+        (void) vsnprintf(message, sizeof(message), format, ap);
+        va_end(ap);
+        suppressed = ratelimit_take_suppressed(&s->control_ratelimit);
+        if (suppressed > 0)
+                log_container_errno(LOG_WARNING, s->config->id, error, "%s (%u similar messages suppressed)",
+                                    message, suppressed);
+        else
+                log_container_errno(LOG_WARNING, s->config->id, error, "%s", message);
+}
+
 static ShimConn *shim_conn_free(ShimConn *c) {
         if (!c)
                 return NULL;
-        if (c->shim)
+        if (c->shim) {
                 LIST_REMOVE(conns, c->shim->conns, c);
+                c->shim->n_conns--;
+        }
         event_source_free(c->source);
+        event_source_free(c->auth_timeout_source);
         safe_close(c->fd);
         dbus_buffer_done(&c->in);
         dbus_buffer_done(&c->out);
@@ -81,9 +125,22 @@ static ShimConn *shim_conn_free(ShimConn *c) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(ShimConn *, shim_conn_free);
 
+/* Stops serving @c without freeing it, which is safe from anywhere, also below a handler that works
+ * on @c: the shutdown() wakes its io handler, which frees it. */
+static void shim_conn_break(ShimConn *c) {
+        if (c->broken)
+                return;
+        c->broken = true;
+        dbus_buffer_done(&c->out);
+        (void) shutdown(c->fd, SHUT_RDWR);
+        (void) event_source_set_io_events(c->source, EPOLLIN);
+}
+
 /* Writes what is queued without blocking, and waits for EPOLLOUT while the socket is full.
  * Returns 0, or -errno if the connection is broken. */
 static int shim_conn_write(ShimConn *c) {
+        if (c->broken)
+                return -ECONNRESET;
         while (c->out.size > 0) {
                 ssize_t n = send(c->fd, c->out.data, c->out.size, MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (n < 0) {
@@ -101,6 +158,9 @@ static int shim_conn_write(ShimConn *c) {
 static int shim_conn_sendv(ShimConn *c, DbusHeader *h, const char *types, va_list ap) {
         int r;
 
+        if (c->broken)
+                return -ECONNRESET;
+
         /* Serial 0 is not allowed; wrap around it. */
         if (++c->serial == 0)
                 c->serial = 1;
@@ -109,6 +169,12 @@ static int shim_conn_sendv(ShimConn *c, DbusHeader *h, const char *types, va_lis
         r = dbus_message_appendv(&c->out, h, types, ap);
         if (r < 0)
                 return r;
+        if (c->out.size > CONTROL_OUTPUT_MAX) {
+                control_warning(c->shim, 0, "Dropping a control connection that does not read: %zu bytes are "
+                                "queued for it.", c->out.size);
+                shim_conn_break(c);
+                return -ENOBUFS;
+        }
         return shim_conn_write(c);
 }
 
@@ -171,7 +237,7 @@ static void shim_emit(Shim *s, const char *member, const char *types, ...) {
                 int r;
 
                 /* A connection still authenticating asks for the state once it is done. */
-                if (!c->auth.done)
+                if (!c->auth.done || c->broken)
                         continue;
                 va_start(ap, types);
                 r = shim_conn_emitv(c, member, types, ap);
@@ -502,6 +568,7 @@ static int shim_conn_process(ShimConn *c) {
                 r = shim_conn_write(c);
                 if (r < 0 || !c->auth.done)
                         return r;
+                c->auth_timeout_source = event_source_free(c->auth_timeout_source);
         }
 
         for (;;) {
@@ -513,6 +580,9 @@ static int shim_conn_process(ShimConn *c) {
                 r = shim_conn_dispatch(c, &m);
                 if (r < 0)
                         return r;
+                /* A reply or signal too many for it (or for another client) broke it meanwhile. */
+                if (c->broken)
+                        return -ECONNRESET;
                 dbus_buffer_consume(&c->in, consumed);
                 /* Delete ends the loop; the rest of the stream is not served any more. */
                 if (c->shim->deleted)
@@ -526,6 +596,11 @@ static int on_conn_io(EventSource *source, int fd, uint32_t revents, void *userd
         ssize_t n;
         int r = 0;
 
+        if (c->broken) {
+                shim_conn_free(c);
+                return 0;
+        }
+
         if (revents & EPOLLOUT) {
                 r = shim_conn_write(c);
                 if (r < 0)
@@ -533,6 +608,11 @@ static int on_conn_io(EventSource *source, int fd, uint32_t revents, void *userd
         }
 
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                /* Never more than one unfinished message: a peer that sends more is no client of ours. */
+                if (c->in.size >= CONTROL_INPUT_MAX) {
+                        r = -ENOBUFS;
+                        goto drop;
+                }
                 r = dbus_buffer_reserve(&c->in, CONTROL_READ_SIZE);
                 if (r < 0)
                         goto drop;
@@ -562,6 +642,15 @@ drop:
         return 0;
 }
 
+static int on_auth_timeout(EventSource *source, void *userdata) {
+        ShimConn *c = userdata;
+
+        control_warning(c->shim, 0, "Closing a control connection that did not authenticate within %" PRIu64 " s.",
+                        CONTROL_AUTH_TIMEOUT_USEC / USEC_PER_SEC);
+        shim_conn_free(c);
+        return 0;
+}
+
 static int shim_conn_new(Shim *s, int fd, uid_t uid) {
         _cleanup_(shim_conn_freep) ShimConn *c = NULL;
         uint8_t guid[16];
@@ -583,11 +672,54 @@ static int shim_conn_new(Shim *s, int fd, uid_t uid) {
         r = event_add_io(s->loop, &c->source, c->fd, EPOLLIN, on_conn_io, c);
         if (r < 0)
                 return r;
+        r = event_add_timer(s->loop, &c->auth_timeout_source, CONTROL_AUTH_TIMEOUT_USEC, on_auth_timeout, c);
+        if (r < 0)
+                return r;
 
         c->shim = s;
         LIST_PREPEND(conns, s->conns, c);
+        s->n_conns++;
         TAKE_PTR(c);
         return 0;
+}
+
+static int on_accept_pause_end(EventSource *source, void *userdata) {
+        Shim *s = userdata;
+
+        s->accept_pause_source = event_source_free(s->accept_pause_source);
+        if (s->reserve_fd < 0)
+                s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        (void) event_source_set_io_events(s->listen_source, EPOLLIN);
+        return 0;
+}
+
+/* Stops accepting for a moment: a pending connection that cannot be accepted would wake us again at
+ * once, for ever. */
+static void accept_pause(Shim *s) {
+        if (s->accept_pause_source)
+                return;
+        if (event_add_timer(s->loop, &s->accept_pause_source, CONTROL_ACCEPT_PAUSE_USEC, on_accept_pause_end,
+                            s) < 0)
+                return;
+        (void) event_source_set_io_events(s->listen_source, 0);
+}
+
+/* At the fd limit: the reserve fd makes room to accept the pending connection, which is closed at
+ * once. Its client learns it was refused, and the backlog drains instead of waking us for ever. */
+static void accept_at_fd_limit(Shim *s, int listen_fd, int error) {
+        int cfd = -EBADF, k = error;
+
+        if (s->reserve_fd >= 0) {
+                s->reserve_fd = safe_close(s->reserve_fd);
+                cfd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                k = cfd < 0 ? errno : 0;
+                safe_close(cfd);
+                s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        }
+        if (s->reserve_fd < 0 || (cfd < 0 && !IN_SET(k, EAGAIN, EINTR, ECONNABORTED)))
+                accept_pause(s);
+        if (cfd >= 0 || s->reserve_fd < 0)
+                control_warning(s, error, "Refusing a control connection: %m.");
 }
 
 static int on_accept(EventSource *source, int fd, uint32_t revents, void *userdata) {
@@ -599,21 +731,27 @@ static int on_accept(EventSource *source, int fd, uint32_t revents, void *userda
 
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
-                if (!IN_SET(errno, EAGAIN, EINTR, ECONNABORTED))
-                        log_container_errno(LOG_WARNING, s->config->id, errno,
-                                            "Failed to accept a control connection, ignoring: %m");
+                if (IN_SET(errno, EMFILE, ENFILE))
+                        accept_at_fd_limit(s, fd, errno);
+                else if (!IN_SET(errno, EAGAIN, EINTR, ECONNABORTED)) {
+                        /* ENOMEM, ENOBUFS: the same connection would fail again at once. */
+                        control_warning(s, errno, "Failed to accept a control connection, ignoring: %m");
+                        accept_pause(s);
+                }
                 return 0;
         }
 
+        if (s->n_conns >= CONTROL_CONNECTIONS_MAX) {
+                control_warning(s, 0, "Refusing a control connection: %u are open already.", s->n_conns);
+                return 0;
+        }
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-                log_container_errno(LOG_WARNING, s->config->id, errno,
-                                    "Failed to get the peer's credentials: %m");
+                control_warning(s, errno, "Failed to get the peer's credentials: %m");
                 return 0;
         }
         if (cred.uid != geteuid()) {
-                log_container(LOG_WARNING, s->config->id,
-                              "Refusing control connection from uid %u (pid %d).",
-                              (unsigned) cred.uid, (int) cred.pid);
+                control_warning(s, 0, "Refusing control connection from uid %u (pid %d).", (unsigned) cred.uid,
+                                (int) cred.pid);
                 return 0;
         }
 
@@ -644,6 +782,11 @@ int shim_control_listen(Shim *s) {
         if (r < 0)
                 return r;
 
+        /* Kept for the moment we are at the fd limit (see accept_at_fd_limit()). */
+        s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (s->reserve_fd < 0)
+                return -errno;
+
         return event_add_io(s->loop, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
 }
 
@@ -668,17 +811,20 @@ void shim_control_emit_exited(Shim *s) {
  * shim_control_flush() - write out everything queued on the connections
  * @s: the shim
  *
- * Blocks for at most CONTROL_FLUSH_TIMEOUT_MSEC per connection: a peer that reads nothing must
- * not keep the shim from exiting.
+ * Blocks for at most CONTROL_FLUSH_TIMEOUT_MSEC in all: peers that read nothing must not keep the
+ * shim from exiting.
  */
 void shim_control_flush(Shim *s) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + CONTROL_FLUSH_TIMEOUT_MSEC * USEC_PER_MSEC;
+
         LIST_FOREACH(conns, c, s->conns)
                 while (c->out.size > 0) {
                         struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+                        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
-                        if (shim_conn_write(c) < 0 || c->out.size == 0)
+                        if (shim_conn_write(c) < 0 || c->out.size == 0 || now >= deadline)
                                 break;
-                        if (poll(&p, 1, CONTROL_FLUSH_TIMEOUT_MSEC) <= 0)
+                        if (poll(&p, 1, (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC)) <= 0)
                                 break;
                 }
 }
@@ -691,5 +837,7 @@ void shim_control_done(Shim *s) {
         while (s->conns)
                 shim_conn_free(s->conns);
         s->listen_source = event_source_free(s->listen_source);
+        s->accept_pause_source = event_source_free(s->accept_pause_source);
         s->listen_fd = safe_close(s->listen_fd);
+        s->reserve_fd = safe_close(s->reserve_fd);
 }

@@ -69,6 +69,8 @@ static int shim_new(Shim **ret) {
         s->child_stdin_fd = -EBADF;
         s->log_fd = -EBADF;
         s->listen_fd = -EBADF;
+        s->reserve_fd = -EBADF;
+        s->control_ratelimit = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
         s->signal_fd = -EBADF;
         s->oom_fd = -EBADF;
         s->exit_file = RESERVED_FILE_NULL;

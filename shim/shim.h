@@ -55,6 +55,8 @@ typedef struct ShimConn {
         DbusAuth auth;
         DbusBuffer in;                  /* received, not yet handled */
         DbusBuffer out;                 /* queued, not yet written */
+        EventSource *auth_timeout_source; /* until the authentication is done */
+        bool broken;                    /* dropped; its io handler frees it */
         uint32_t serial;                /* of the last message we sent */
         LIST_FIELDS(struct ShimConn, conns);
 } ShimConn;
@@ -97,7 +99,11 @@ struct Shim {
 
         int listen_fd;
         EventSource *listen_source;
+        int reserve_fd;                 /* /dev/null, given up to accept (and refuse) at the fd limit */
+        EventSource *accept_pause_source;
+        RateLimit control_ratelimit;    /* warnings about the control socket */
         ShimConn *conns;
+        unsigned n_conns;
         unsigned hello_count;           /* unique names handed out to clients that say Hello */
 };
 

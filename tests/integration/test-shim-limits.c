@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dbus-wire.h"
 #include "harness.h"
 #include "json-state.h"
 
@@ -497,6 +498,270 @@ START_TEST(test_limits_exit_record_retried) {
 }
 END_TEST
 
+/* ---- item 6: the control socket has limits ---------------------------------------------------- */
+
+/* A raw connection to the shim's socket. */
+static int shim_connect_raw(const char *id) {
+        _cleanup_free_ char *sock = harness_state_path(id, "shim.sock");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        ck_assert_uint_lt(strlen(sock), sizeof(sa.sun_path));
+        strcpy(sa.sun_path, sock);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_msg(connect(fd, (struct sockaddr *) &sa, sizeof(sa)) >= 0, "connect %s: %m", sock);
+        return fd;
+}
+
+/* Reads one line of the authentication; false at EOF or an error. */
+static bool read_auth_line(int fd, char *buf, size_t size) {
+        size_t n = 0;
+
+        while (n + 1 < size) {
+                ssize_t k;
+
+                if (poll(&(struct pollfd) { .fd = fd, .events = POLLIN }, 1, (int) (T / USEC_PER_MSEC)) <= 0)
+                        return false;
+                k = recv(fd, buf + n, 1, 0);
+                if (k <= 0)
+                        return false;
+                if (buf[n++] == '\n')
+                        break;
+        }
+        buf[n] = 0;
+        return true;
+}
+
+/* EXTERNAL authentication as root, as berthd does it; false if the shim closed the connection. */
+static bool shim_authenticate(int fd, bool begin) {
+        static const char auth[] = "\0AUTH EXTERNAL 30\r\n";
+        char line[256];
+
+        if (send(fd, auth, sizeof(auth) - 1, MSG_NOSIGNAL) < 0)
+                return false;
+        if (!read_auth_line(fd, line, sizeof(line)))
+                return false;
+        ck_assert_msg(strneq(line, "OK ", 3), "authentication answered '%s'", line);
+        return !begin || send(fd, "BEGIN\r\n", 7, MSG_NOSIGNAL) == 7;
+}
+
+/* Whether the shim closes @fd within T (what it sent before is skipped). */
+static bool closed_by_shim(int fd) {
+        uint64_t deadline = harness_now_usec() + T;
+        char buf[4096];
+
+        while (harness_now_usec() < deadline) {
+                ssize_t k;
+
+                if (poll(&(struct pollfd) { .fd = fd, .events = POLLIN }, 1, 100) <= 0)
+                        continue;
+                k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+                if (k == 0 || (k < 0 && errno == ECONNRESET))
+                        return true;
+        }
+        return false;
+}
+
+/* A field of /proc/PID/status, in kB. */
+static unsigned long proc_status_kb(pid_t pid, const char *field) {
+        _cleanup_free_ char *path = harness_xasprintf("/proc/%d/status", (int) pid);
+        _cleanup_free_ char *text = harness_read_file(path, NULL);
+        const char *p = strstr(text, field);
+
+        ck_assert_msg(p, "no %s in %s", field, path);
+        return strtoul(p + strlen(field) + 1, NULL, 10);
+}
+
+/* utime + stime of @pid, in clock ticks. */
+static unsigned long long proc_cpu_ticks(pid_t pid) {
+        _cleanup_free_ char *path = harness_xasprintf("/proc/%d/stat", (int) pid);
+        _cleanup_free_ char *text = harness_read_file(path, NULL);
+        unsigned long long utime, stime;
+        const char *p = strrchr(text, ')');
+
+        ck_assert_ptr_nonnull(p);
+        /* After "pid (comm)": state is field 3; utime and stime are fields 14 and 15. */
+        ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime),
+                         2);
+        return utime + stime;
+}
+
+/* A client that pipelines calls and never reads the replies is dropped once too much is queued for
+ * it: the shim's memory stays bounded, and the container is served as before. */
+START_TEST(test_limits_control_pipelining_client_dropped) {
+        _cleanup_free_ char *bundle = harness_make_bundle("sleeper", "sleep", "1000", NULL);
+        _cleanup_close_ int fd = -EBADF;
+        DbusBuffer calls = {};
+        DbusHeader h = {
+                .type = DBUS_MESSAGE_METHOD_CALL,
+                .path = "/org/berth/Shim1",
+                .interface = "org.freedesktop.DBus.Introspectable",
+                .member = "Introspect",
+        };
+        size_t sent = 0, limit = 16u * 1024u * 1024u;
+        unsigned long hwm;
+        bool dropped = false;
+        pid_t shim;
+
+        ck_assert_ptr_nonnull(harness_create("pipe", bundle, true));
+        shim = shim_of("pipe");
+        fd = shim_connect_raw("pipe");
+        ck_assert(shim_authenticate(fd, true));
+        ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO,
+                                    &(struct timeval) { .tv_sec = 30 }, sizeof(struct timeval)), 0);
+        for (uint32_t i = 1; i <= 256; i++) {
+                h.serial = i;
+                ck_assert_int_ge(dbus_message_append(&calls, &h, NULL), 0);
+        }
+
+        while (sent < limit) {
+                ssize_t k = send(fd, calls.data, calls.size, MSG_NOSIGNAL);
+
+                if (k < 0) {
+                        ck_assert_msg(IN_SET(errno, EPIPE, ECONNRESET), "send: %m");
+                        dropped = true;
+                        break;
+                }
+                sent += (size_t) k;
+        }
+        dbus_buffer_done(&calls);
+        hwm = proc_status_kb(shim, "VmHWM:");
+        printf("pipelining: dropped after %zu bytes of calls; shim peak RSS %lu kB\n", sent, hwm);
+        ck_assert_msg(dropped, "the shim kept serving a client that sent %zu bytes of calls and read nothing",
+                      sent);
+        ck_assert_msg(hwm < 16 * 1024, "the shim's peak RSS is %lu kB", hwm);
+
+        ck_assert(harness_pid_alive(shim));
+        harness_kill("pipe", SIGKILL);
+        ck_assert_int_eq(harness_wait("pipe"), 137);
+        harness_delete("pipe", false);
+}
+END_TEST
+
+#define CONNECTIONS_TRIED 200
+
+typedef struct FdCount {
+        pid_t pid;
+        unsigned n;
+} FdCount;
+
+static bool fd_count_at_most(void *userdata) {
+        const FdCount *f = userdata;
+
+        return harness_count_fds(f->pid) <= f->n;
+}
+
+/* Beyond the connection limit the shim refuses connections; berthd's keeps working, and a place
+ * that frees up can be taken again. */
+START_TEST(test_limits_control_connection_limit) {
+        _cleanup_free_ char *bundle = harness_make_bundle("sleeper", "sleep", "1000", NULL);
+        int fds[CONNECTIONS_TRIED];
+        unsigned accepted = 0, refused = 0;
+        FdCount fds_open;
+        pid_t shim;
+
+        ck_assert_ptr_nonnull(harness_create("many", bundle, true));
+        shim = shim_of("many");
+        for (size_t i = 0; i < CONNECTIONS_TRIED; i++) {
+                fds[i] = shim_connect_raw("many");
+                if (shim_authenticate(fds[i], true))
+                        accepted++;
+                else {
+                        refused++;
+                        fds[i] = safe_close(fds[i]);
+                }
+        }
+        printf("connection limit: %u accepted, %u refused\n", accepted, refused);
+        ck_assert_msg(refused > 0, "all %u connections were accepted", accepted);
+        ck_assert_uint_le(accepted, 64);
+
+        /* berthd's connection is one of those in: calls and signals still go through. */
+        harness_kill("many", SIGKILL);
+        ck_assert_int_eq(harness_wait("many"), 137);
+
+        fds_open = (FdCount) { .pid = shim, .n = harness_count_fds(shim) - accepted };
+        for (size_t i = 0; i < CONNECTIONS_TRIED; i++)
+                safe_close(fds[i]);
+        ck_assert_msg(harness_wait_until(fd_count_at_most, &fds_open, T), "the shim kept the closed connections");
+        {
+                _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+                _cleanup_(shim_state_done) ShimState st = {};
+
+                bus = shim_bus_open("many");
+                shim_get_state(bus, &st);
+                ck_assert_str_eq(st.state, "stopped");
+                ck_assert_int_eq(st.exit_status, 137);
+        }
+        harness_delete("many", false);
+}
+END_TEST
+
+/* A connection that does not finish its authentication is closed after a few seconds. */
+START_TEST(test_limits_control_auth_timeout) {
+        _cleanup_free_ char *bundle = harness_make_bundle("sleeper", "sleep", "1000", NULL);
+        _cleanup_close_ int silent = -EBADF, no_begin = -EBADF, done = -EBADF;
+
+        ck_assert_ptr_nonnull(harness_create("slow", bundle, true));
+        silent = shim_connect_raw("slow");
+        no_begin = shim_connect_raw("slow");
+        ck_assert(shim_authenticate(no_begin, false));
+        done = shim_connect_raw("slow");
+        ck_assert(shim_authenticate(done, true));
+
+        ck_assert_msg(closed_by_shim(silent), "a connection that sent nothing was not closed");
+        ck_assert_msg(closed_by_shim(no_begin), "a connection that never sent BEGIN was not closed");
+        /* An authenticated connection stays, however quiet. */
+        ck_assert_int_eq(poll(&(struct pollfd) { .fd = done, .events = POLLIN }, 1, 0), 0);
+        harness_delete("slow", true);
+}
+END_TEST
+
+/* At its fd limit the shim refuses a storm of connections instead of spinning on them, logs little,
+ * and still reports its container's exit. */
+START_TEST(test_limits_control_fd_limit_storm) {
+        _cleanup_free_ char *go_path = NULL, *bundle = make_go_bundle("b", &go_path);
+        int fds[64];
+        unsigned long long ticks_before, ticks;
+        struct rlimit old;
+        struct stat log_before, log_after;
+        pid_t shim;
+
+        ck_assert_ptr_nonnull(harness_create("storm", bundle, true));
+        shim = shim_of("storm");
+        set_nofile(shim, harness_count_fds(shim), &old);
+        ck_assert_int_eq(stat(harness->berthd_log, &log_before), 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                _cleanup_free_ char *sock = harness_state_path("storm", "shim.sock");
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+                strcpy(sa.sun_path, sock);
+                fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                ck_assert_int_ge(fds[i], 0);
+                if (connect(fds[i], (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                        ck_assert_msg(errno == EAGAIN, "connect: %m");
+        }
+        ticks_before = proc_cpu_ticks(shim);
+        sleep(3);
+        ticks = proc_cpu_ticks(shim) - ticks_before;
+        ck_assert_int_eq(stat(harness->berthd_log, &log_after), 0);
+        printf("fd-limit storm: the shim used %llu ticks of CPU in 3 s and logged %lld bytes\n", ticks,
+               (long long) (log_after.st_size - log_before.st_size));
+        ck_assert_msg(ticks < (unsigned long long) sysconf(_SC_CLK_TCK),
+                      "the shim at its fd limit used %llu ticks of CPU in 3 s", ticks);
+        ck_assert_int_lt(log_after.st_size - log_before.st_size, 64 * 1024);
+
+        go(go_path);
+        ck_assert_int_eq(harness_wait("storm"), 7);
+        assert_exit_record("storm", 7, "exited");
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                safe_close(fds[i]);
+        restore_nofile(shim, &old);
+        harness_delete("storm", false);
+}
+END_TEST
+
 static Suite *limits_suite(void) {
         Suite *s = suite_create("shim-limits");
         TCase *tc;
@@ -510,6 +775,13 @@ static Suite *limits_suite(void) {
         tcase_add_test(tc, test_limits_exit_record_state_full);
         tcase_add_test(tc, test_limits_exit_record_fd_limit);
         tcase_add_test(tc, test_limits_exit_record_retried);
+        suite_add_tcase(s, tc);
+
+        tc = limits_tcase("control", NULL);
+        tcase_add_test(tc, test_limits_control_pipelining_client_dropped);
+        tcase_add_test(tc, test_limits_control_connection_limit);
+        tcase_add_test(tc, test_limits_control_auth_timeout);
+        tcase_add_test(tc, test_limits_control_fd_limit_storm);
         suite_add_tcase(s, tc);
         return s;
 }
