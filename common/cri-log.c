@@ -7,7 +7,11 @@
  *
  * cri_log_format() is on the hot path (a container can write hundreds of MiB): it formats one
  * timestamp per chunk, finds lines with memchr() and grows its buffer geometrically. The date part of
- * the timestamp is cached per second. */
+ * the timestamp is cached per second.
+ *
+ * A payload never holds a newline, so every newline in formatted records ends one: after a write
+ * that was cut short (a full disk), cri_log_records_end() finds what part of it is whole records,
+ * and cri_log_stream_bytes() how much of the stream the rest carried. */
 
 #include <errno.h>
 #include <stdint.h>
@@ -181,6 +185,52 @@ int cri_log_format(CriBuffer *out, CriStream stream, const struct timespec *ts,
         }
 
         return 0;
+}
+
+/**
+ * cri_log_records_end() - the end of the last complete record in formatted records
+ * @data: records as cri_log_format() appends them, possibly cut anywhere
+ * @size: how many bytes of them
+ *
+ * Return: the offset just after the last newline in @data, or 0 when there is none.
+ */
+size_t cri_log_records_end(const char *data, size_t size) {
+        const char *nl;
+
+        if (!data || size == 0)
+                return 0;
+        nl = memrchr(data, '\n', size);
+        return nl ? (size_t) (nl - data) + 1 : 0;
+}
+
+/**
+ * cri_log_stream_bytes() - how many bytes of the container's stream formatted records carry
+ * @data: whole records as cri_log_format() appends them (a trailing piece without newline and
+ * lines that are not records count nothing)
+ * @size: their size
+ *
+ * Each record counts its payload, and an F record one more for the newline that ended its line:
+ * the count is what reconstructing the stream from these records would give back.
+ *
+ * Return: the number of bytes.
+ */
+uint64_t cri_log_stream_bytes(const char *data, size_t size) {
+        const char *p = data, *end = data + size;
+        uint64_t n = 0;
+
+        if (!data)
+                return 0;
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                CriRecord rec;
+
+                if (!nl)
+                        break;
+                if (cri_log_parse_line(p, (size_t) (nl - p), &rec) >= 0)
+                        n += rec.payload_size + (rec.partial ? 0 : 1);
+                p = nl + 1;
+        }
+        return n;
 }
 
 /**

@@ -36,6 +36,12 @@ void cri_buffer_done(CriBuffer *b);
  * record for a trailing piece without newline. Returns 0 or -ENOMEM. */
 int cri_log_format(CriBuffer *out, CriStream stream, const struct timespec *ts, const char *data, size_t size);
 
+/* For a write that was cut short: where the last complete record in @data (records as
+ * cri_log_format() made them) ends, and how many stream bytes whole records carry (the payloads,
+ * plus the newline an F record stands for). */
+size_t cri_log_records_end(const char *data, size_t size);
+uint64_t cri_log_stream_bytes(const char *data, size_t size);
+
 typedef struct CriRecord {
         const char *timestamp;  /* points into the line, not NUL terminated */
         size_t timestamp_size;

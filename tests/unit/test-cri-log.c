@@ -1,6 +1,7 @@
-/* Unit tests for common/cri-log.c: timestamps, F/P records, and the round trip that matters most:
+/* Unit tests for common/cri-log.c: timestamps, F/P records, the round trip that matters most:
  * random binary data cut into random chunks, formatted, parsed back and concatenated, gives back the
- * exact bytes. */
+ * exact bytes; and what a write cut short at any byte leaves: whole records, and an exact count of
+ * the stream bytes the rest carried. */
 
 #include <check.h>
 #include <errno.h>
@@ -290,6 +291,66 @@ START_TEST(test_cri_log_roundtrip_random) {
 }
 END_TEST
 
+START_TEST(test_cri_log_cut_anywhere) {
+        static const char data[] = "first\n\nthird line\r\n\0binary\n partial";
+        const size_t data_size = sizeof(data) - 1;
+        CriBuffer b = {};
+
+        ck_assert_int_eq(cri_log_format(&b, CRI_STREAM_STDERR, &ts_zero, data, data_size), 0);
+        ck_assert_uint_eq(cri_log_stream_bytes(b.data, b.size), data_size);
+        ck_assert_uint_eq(cri_log_records_end(b.data, b.size), b.size);
+
+        /* Whatever part of the buffer a write got out, the cut ends a record, and the records before
+         * and after it carry the whole chunk between them. */
+        for (size_t cut = 0; cut <= b.size; cut++) {
+                size_t end = cri_log_records_end(b.data, cut);
+
+                ck_assert_uint_le(end, cut);
+                ck_assert(end == 0 || b.data[end - 1] == '\n');
+                ck_assert(memchr(b.data + end, '\n', cut - end) == NULL);
+                ck_assert_uint_eq(cri_log_stream_bytes(b.data, end) + cri_log_stream_bytes(b.data + end, b.size - end),
+                                  data_size);
+        }
+        cri_buffer_done(&b);
+
+        ck_assert_uint_eq(cri_log_records_end(NULL, 0), 0);
+        ck_assert_uint_eq(cri_log_records_end("no newline", 10), 0);
+        ck_assert_uint_eq(cri_log_stream_bytes(NULL, 0), 0);
+        /* A piece without newline, and a line that is no record, count nothing. */
+        ck_assert_uint_eq(cri_log_stream_bytes(TS_ZERO " stdout F abc", strlen(TS_ZERO) + 13), 0);
+        ck_assert_uint_eq(cri_log_stream_bytes("garbage\n" TS_ZERO " stdout P ab\n", strlen(TS_ZERO) + 21), 2);
+}
+END_TEST
+
+START_TEST(test_cri_log_stream_bytes_random) {
+        unsigned seed = (unsigned) _i * 104729 + 3;
+        CriBuffer b = {};
+        uint64_t total = 0;
+
+        for (unsigned chunk = 0; chunk < 200; chunk++) {
+                char data[512];
+                size_t size = (size_t) rand_r(&seed) % sizeof(data);
+
+                for (size_t i = 0; i < size; i++) {
+                        unsigned v = (unsigned) rand_r(&seed);
+                        data[i] = v % 8 == 0 ? '\n' : (char) (v >> 8);
+                }
+                ck_assert_int_eq(cri_log_format(&b, chunk % 2 ? CRI_STREAM_STDOUT : CRI_STREAM_STDERR, &ts_zero,
+                                                data, size), 0);
+                total += size;
+        }
+        ck_assert_uint_eq(cri_log_stream_bytes(b.data, b.size), total);
+        for (unsigned i = 0; i < 100; i++) {
+                size_t cut = (size_t) rand_r(&seed) % (b.size + 1);
+                size_t end = cri_log_records_end(b.data, cut);
+
+                ck_assert_uint_eq(cri_log_stream_bytes(b.data, end) + cri_log_stream_bytes(b.data + end, b.size - end),
+                                  total);
+        }
+        cri_buffer_done(&b);
+}
+END_TEST
+
 static Suite *cri_log_suite(void) {
         Suite *s = suite_create("cri-log");
         TCase *tc;
@@ -308,6 +369,11 @@ static Suite *cri_log_suite(void) {
         tc = tcase_create("parse");
         tcase_add_test(tc, test_cri_log_parse_good);
         tcase_add_test(tc, test_cri_log_parse_bad);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("cut");
+        tcase_add_test(tc, test_cri_log_cut_anywhere);
+        tcase_add_loop_test(tc, test_cri_log_stream_bytes_random, 0, 4);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("roundtrip");
