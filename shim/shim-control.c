@@ -50,6 +50,8 @@
 #define CONTROL_AUTH_TIMEOUT_USEC (5 * USEC_PER_SEC)
 /* How long accepting stops when not even the reserve fd helps (never with berth's own limits). */
 #define CONTROL_ACCEPT_PAUSE_USEC (250 * USEC_PER_MSEC)
+/* LogDropped goes out at most once per this while the count grows. */
+#define LOG_DROPPED_INTERVAL_USEC USEC_PER_SEC
 /* How long the final flush after Delete waits for slow readers, all of them together. */
 #define CONTROL_FLUSH_TIMEOUT_MSEC 1000
 
@@ -76,11 +78,13 @@ static const char introspection_xml[] =
         "<arg type=\"s\" name=\"exit_reason\" direction=\"out\"/>"
         "<arg type=\"b\" name=\"oom_killed\" direction=\"out\"/>"
         "<arg type=\"t\" name=\"started_at\" direction=\"out\"/>"
-        "<arg type=\"t\" name=\"finished_at\" direction=\"out\"/></method>\n"
+        "<arg type=\"t\" name=\"finished_at\" direction=\"out\"/>"
+        "<arg type=\"t\" name=\"log_bytes_dropped\" direction=\"out\"/></method>\n"
         "  <signal name=\"Started\"><arg type=\"u\" name=\"pid\"/>"
         "<arg type=\"t\" name=\"started_at\"/></signal>\n"
         "  <signal name=\"Exited\"><arg type=\"i\" name=\"status\"/><arg type=\"s\" name=\"reason\"/>"
         "<arg type=\"b\" name=\"oom_killed\"/><arg type=\"t\" name=\"finished_at\"/></signal>\n"
+        "  <signal name=\"LogDropped\"><arg type=\"t\" name=\"bytes_dropped_total\"/></signal>\n"
         " </interface>\n"
         " <interface name=\"" PEER_INTERFACE "\"><method name=\"Ping\"/></interface>\n"
         " <interface name=\"" INTROSPECTABLE_INTERFACE "\"><method name=\"Introspect\">"
@@ -461,14 +465,15 @@ static int method_get_state(ShimConn *c, const DbusMessage *m, BerthError *error
         Shim *s = c->shim;
 
         shim_refresh(s);
-        return shim_conn_reply(c, m, "suisbtt",
-                                          shim_state_string(s),
-                                          (uint32_t) s->init_pid,
-                                          s->exit_reported ? s->exit.status : -1,
-                                          s->exit_reported ? exit_reason_to_string(s->exit.reason) : "",
-                                          s->exit_reported && s->exit.oom_killed,
-                                          s->started_at,
-                                          s->exit_reported ? s->exit.finished_at : UINT64_C(0));
+        return shim_conn_reply(c, m, "suisbttt",
+                               shim_state_string(s),
+                               (uint32_t) s->init_pid,
+                               s->exit_reported ? s->exit.status : -1,
+                               s->exit_reported ? exit_reason_to_string(s->exit.reason) : "",
+                               s->exit_reported && s->exit.oom_killed,
+                               s->started_at,
+                               s->exit_reported ? s->exit.finished_at : UINT64_C(0),
+                               s->log_bytes_dropped);
 }
 
 typedef int (*shim_method_t)(ShimConn *c, const DbusMessage *m, BerthError *error);
@@ -798,11 +803,57 @@ void shim_control_emit_started(Shim *s) {
         shim_emit(s, "Started", "ut", (uint32_t) s->init_pid, s->started_at);
 }
 
+static int on_log_dropped_timer(EventSource *source, void *userdata);
+
+/* LogDropped with the current count, if it grew since the last one; then none for a second. */
+static void log_dropped_emit(Shim *s) {
+        int r;
+
+        if (s->log_bytes_dropped == s->log_dropped_sent)
+                return;
+        shim_emit(s, "LogDropped", "t", s->log_bytes_dropped);
+        s->log_dropped_sent = s->log_bytes_dropped;
+
+        if (s->log_dropped_source)
+                return;
+        r = event_add_timer(s->loop, &s->log_dropped_source, LOG_DROPPED_INTERVAL_USEC, on_log_dropped_timer, s);
+        if (r < 0)
+                log_container_errno(LOG_DEBUG, s->config->id, r, "Failed to arm the LogDropped timer, ignoring: %m");
+}
+
+static int on_log_dropped_timer(EventSource *source, void *userdata) {
+        Shim *s = userdata;
+
+        s->log_dropped_source = event_source_free(s->log_dropped_source);
+        log_dropped_emit(s);
+        return 0;
+}
+
+/**
+ * shim_control_log_dropped() - the count of output bytes the log driver dropped grew
+ * @s: the shim
+ *
+ * Sends LogDropped(bytes_dropped_total) at once when the count first grows, and then at most once
+ * per second while it keeps growing: a full disk drops output at every chunk, and berthd needs the
+ * total, not every step.
+ */
+void shim_control_log_dropped(Shim *s) {
+        /* While the timer runs, it sends the count when it fires. */
+        if (!s->log_dropped_source)
+                log_dropped_emit(s);
+}
+
 /**
  * shim_control_emit_exited() - send Exited(status, reason, oom_killed, finished_at) on every connection
  * @s: the shim, whose exit record is on disk
+ *
+ * The final LogDropped count, if it is still to be sent, goes first: it is complete with the log.
  */
 void shim_control_emit_exited(Shim *s) {
+        if (s->log_bytes_dropped != s->log_dropped_sent) {
+                shim_emit(s, "LogDropped", "t", s->log_bytes_dropped);
+                s->log_dropped_sent = s->log_bytes_dropped;
+        }
         shim_emit(s, "Exited", "isbt", (int32_t) s->exit.status, exit_reason_to_string(s->exit.reason),
                   (int) s->exit.oom_killed, s->exit.finished_at);
 }
@@ -838,6 +889,7 @@ void shim_control_done(Shim *s) {
                 shim_conn_free(s->conns);
         s->listen_source = event_source_free(s->listen_source);
         s->accept_pause_source = event_source_free(s->accept_pause_source);
+        s->log_dropped_source = event_source_free(s->log_dropped_source);
         s->listen_fd = safe_close(s->listen_fd);
         s->reserve_fd = safe_close(s->reserve_fd);
 }

@@ -7,14 +7,23 @@
  * reused, so steady-state logging allocates nothing. After SHIM_BUFFERS_IDLE_USEC without output
  * both buffers' pages are given back, so a quiet shim stays small. A stream is done at EOF, i.e.
  * when every process holding its write end has gone; shim-exit.c waits for that before reporting
- * the exit. */
+ * the exit.
+ *
+ * A full log filesystem: the log gets whole records or nothing. When a write is cut short, the file
+ * (which only the shim appends to) is cut back to the end of the last whole record, and the stream
+ * bytes of the records that did not make it are counted in log_bytes_dropped (GetState, and the
+ * LogDropped signal, shim-control.c). Every later chunk is tried again, so output is written again
+ * as soon as there is room. The drop is logged once when it starts and once when it ends, not per
+ * chunk. The common case costs nothing extra: one write per chunk, as before. */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,8 +39,92 @@
 /* How many reads the final drain does at most (something else may still be writing). */
 #define STREAM_DRAIN_READS_MAX 256
 
+static const char *log_target(const Shim *s) {
+        return s->config->log_driver == LOG_DRIVER_FILE && s->config->log_path ? s->config->log_path :
+                                                                                 "the journal";
+}
+
+/* Output the log driver could not write: counted, and logged once per episode. */
+static void log_dropped(Shim *s, uint64_t bytes, int error) {
+        if (bytes == 0)
+                return;
+        s->log_bytes_dropped += bytes;
+        if (!s->log_dropping) {
+                s->log_dropping = true;
+                if (ratelimit_below(&s->log_ratelimit))
+                        log_container_errno(LOG_ERR, s->config->id, error,
+                                            "Failed to write the output of '%s' to %s: %m. Output is dropped "
+                                            "(and counted) until it can be written again.",
+                                            s->config->id, log_target(s));
+        }
+        shim_control_log_dropped(s);
+}
+
+static void log_resumed(Shim *s) {
+        s->log_dropping = false;
+        if (ratelimit_below(&s->log_ratelimit))
+                log_container(LOG_NOTICE, s->config->id,
+                              "Writing the output of '%s' to %s again; %" PRIu64 " bytes were dropped so far.",
+                              s->config->id, log_target(s), s->log_bytes_dropped);
+}
+
+/* Removes the piece of a record a cut-short write left at the end of the log (only the shim
+ * appends to it, so it is the file's last @torn bytes). Returns 0, or -errno if it is still there. */
+static int log_file_cut_torn(Shim *s, size_t torn) {
+        struct stat st;
+
+        if (fstat(s->log_fd, &st) < 0)
+                return -errno;
+        /* Something else cut the file meanwhile (logrotate's copytruncate): nothing of ours is left. */
+        if ((uint64_t) st.st_size < torn)
+                return 0;
+        if (ftruncate(s->log_fd, st.st_size - (off_t) torn) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Appends the records in @data, all of them or as many whole ones as fit. Returns how many bytes of
+ * @data are in the file now (a record boundary); @ret_error says why the rest is not. */
+static size_t log_file_write(Shim *s, const char *data, size_t size, int *ret_error) {
+        size_t done = 0, whole;
+        int r;
+
+        /* A torn record that could not be cut off before would make the next line malformed. */
+        if (s->log_torn > 0) {
+                r = log_file_cut_torn(s, s->log_torn);
+                if (r < 0) {
+                        *ret_error = r;
+                        return 0;
+                }
+                s->log_torn = 0;
+        }
+
+        while (done < size) {
+                ssize_t n = write(s->log_fd, data + done, size - done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        *ret_error = -errno;
+                        break;
+                }
+                if (n == 0) {
+                        *ret_error = -ENOSPC;
+                        break;
+                }
+                done += (size_t) n;
+        }
+        if (done == size)
+                return size;
+
+        whole = cri_log_records_end(data, done);
+        if (whole < done && log_file_cut_torn(s, done - whole) < 0)
+                s->log_torn = done - whole;
+        return whole;
+}
+
 static void log_file_append(Shim *s, CriStream type, const char *data, size_t size) {
         struct timespec ts;
+        size_t written;
         int r;
 
         if (s->log_fd < 0)
@@ -40,15 +133,18 @@ static void log_file_append(Shim *s, CriStream type, const char *data, size_t si
         (void) clock_gettime(CLOCK_REALTIME, &ts);
         s->cri.size = 0;
         r = cri_log_format(&s->cri, type, &ts, data, size);
-        if (r >= 0)
-                r = write_full(s->log_fd, s->cri.data, s->cri.size);
-        if (r < 0 && !s->log_write_failed) {
-                s->log_write_failed = true;
-                log_container_errno(LOG_ERR, s->config->id, r,
-                                    "Failed to write to log file '%s', output is lost: %m",
-                                    s->config->log_path);
-        } else if (r >= 0)
-                s->log_write_failed = false;
+        if (r < 0) {
+                log_dropped(s, size, r);
+                return;
+        }
+
+        written = log_file_write(s, s->cri.data, s->cri.size, &r);
+        if (written == s->cri.size) {
+                if (_unlikely_(s->log_dropping))
+                        log_resumed(s);
+                return;
+        }
+        log_dropped(s, cri_log_stream_bytes(s->cri.data + written, s->cri.size - written), r);
 }
 
 static void journal_append(Shim *s, CriStream type, const char *data, size_t size) {
@@ -71,12 +167,17 @@ static void journal_append(Shim *s, CriStream type, const char *data, size_t siz
                 const char *nl = memchr(data, '\n', (size_t) (end - data));
                 size_t len = (nl ? nl : end) - data;
                 _cleanup_free_ char *message = malloc(len + 8);
+                int r = -ENOMEM;
 
-                if (!message)
-                        return;
-                memcpy(mempcpy(message, "MESSAGE=", 8), data, len);
-                iov[0] = (struct iovec) { .iov_base = message, .iov_len = len + 8 };
-                (void) journal_sendv(iov, ELEMENTSOF(iov));
+                if (message) {
+                        memcpy(mempcpy(message, "MESSAGE=", 8), data, len);
+                        iov[0] = (struct iovec) { .iov_base = message, .iov_len = len + 8 };
+                        r = journal_sendv(iov, ELEMENTSOF(iov));
+                }
+                if (r < 0)
+                        log_dropped(s, len + (nl ? 1 : 0), r);
+                else if (_unlikely_(s->log_dropping))
+                        log_resumed(s);
                 data += len + (nl ? 1 : 0);
         }
 }

@@ -71,6 +71,7 @@ static int shim_new(Shim **ret) {
         s->listen_fd = -EBADF;
         s->reserve_fd = -EBADF;
         s->control_ratelimit = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
+        s->log_ratelimit = RATELIMIT_INIT(60 * USEC_PER_SEC, 4);
         s->signal_fd = -EBADF;
         s->oom_fd = -EBADF;
         s->exit_file = RESERVED_FILE_NULL;

@@ -77,7 +77,12 @@ struct Shim {
         int log_fd;                     /* the CRI log file, -EBADF unless LOG_DRIVER_FILE */
         char *read_buffer;              /* SHIM_READ_BUFFER_SIZE bytes */
         CriBuffer cri;                  /* formatted records, reused for every read */
-        bool log_write_failed;          /* logged once, not for every chunk */
+        bool log_dropping;              /* output is being dropped: logged once, not for every chunk */
+        size_t log_torn;                /* bytes of a cut-short record still at the log's end */
+        uint64_t log_bytes_dropped;     /* stream bytes the log driver could not write */
+        uint64_t log_dropped_sent;      /* the count last sent in LogDropped */
+        EventSource *log_dropped_source; /* LogDropped goes out at most once per this timer */
+        RateLimit log_ratelimit;
         bool buffers_used;              /* pages of the buffers were touched since last released */
         uint64_t last_read_usec;        /* CLOCK_MONOTONIC of the last read with data */
         EventSource *buffers_idle_source;
@@ -140,5 +145,6 @@ int shim_start(Shim *s, BerthError *error);
 void shim_record_started(Shim *s);
 void shim_control_emit_started(Shim *s);
 void shim_control_emit_exited(Shim *s);
+void shim_control_log_dropped(Shim *s);
 void shim_control_flush(Shim *s);
 void shim_control_done(Shim *s);

@@ -313,7 +313,7 @@ expect_rc 0 $? "berthctl create sh1"
 shim_sock=unix:path=$state/sh1/shim.sock
 shim_busctl() { busctl --address="$shim_sock" call org.berth.Shim1 /org/berth/Shim1 org.berth.Shim1 "$@" 2>&1; }
 out=$(shim_busctl GetState)
-case "$out" in 'suisbtt "created" '[1-9]*' -1 "" false 0 0') pass "busctl: the shim's GetState" ;;
+case "$out" in 'suisbttt "created" '[1-9]*' -1 "" false 0 0 0') pass "busctl: the shim's GetState" ;;
         *) fail "busctl GetState on the shim: '$out'" ;; esac
 out=$(shim_busctl Kill ib 99 false)
 case "$out" in *"Signal 99 is not valid"*) pass "busctl: the shim's errors come back with their message" ;;
@@ -329,10 +329,10 @@ done
 expect_eq running "$(state_of sh1)" "berthd saw the Started signal of a start it did not ask for"
 out=$(gdbus call --address "$shim_sock" --dest org.berth.Shim1 --object-path /org/berth/Shim1 \
         --method org.berth.Shim1.GetState 2>&1)
-case "$out" in "('running', uint32 "[1-9]*", -1, '', false, uint64 "[1-9]*", uint64 0)") pass "gdbus: the shim's GetState" ;;
+case "$out" in "('running', uint32 "[1-9]*", -1, '', false, uint64 "[1-9]*", uint64 0, uint64 0)") pass "gdbus: the shim's GetState" ;;
         *) fail "gdbus GetState on the shim: '$out'" ;; esac
 out=$(gdbus introspect --address "$shim_sock" --dest org.berth.Shim1 --object-path /org/berth/Shim1 2>&1)
-case "$out" in *"interface org.berth.Shim1"*"Delete(in  b force);"*) pass "gdbus: the shim introspects" ;;
+case "$out" in *"interface org.berth.Shim1"*"Delete(in  b force);"*"LogDropped(t bytes_dropped_total);"*) pass "gdbus: the shim introspects" ;;
         *) fail "gdbus introspect on the shim: '$out'" ;; esac
 "$berthctl" rm -f sh1
 expect_rc 0 $? "berthctl rm -f sh1"

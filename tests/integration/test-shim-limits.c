@@ -2,9 +2,10 @@
  * leaves children, exit records on a full state filesystem and at the fd limit, hostile clients on
  * the control socket, and a full log filesystem.
  *
- * Each test runs in a mount namespace of its own (made before the fixture starts dbus-daemon and
- * berthd, so they and every shim and runtime share it): the small tmpfs a test mounts is seen by
- * them, and goes away with the test's processes even if the test dies before its teardown. */
+ * Each test runs in a mount namespace of its own, made before the fixture starts dbus-daemon and
+ * berthd, so that they and every shim and runtime share it, with a fresh tmpfs on /tmp: the small
+ * filesystems a test mounts, and everything the fixture puts below /tmp, go away with the test's
+ * processes, even when a failed test never gets to its teardown. */
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cri-log.h"
 #include "dbus-wire.h"
 #include "harness.h"
 #include "json-state.h"
@@ -31,16 +33,12 @@
 
 #define MOUNTS_MAX 4
 static char *mounts[MOUNTS_MAX];
-static char *tmpdir_copy;
 
 static void namespace_setup(void) {
         ck_assert_msg(unshare(CLONE_NEWNS) >= 0, "unshare(CLONE_NEWNS): %m");
         ck_assert_msg(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) >= 0, "making / private: %m");
-}
-
-static void mounts_setup(void) {
-        tmpdir_copy = strdup(harness->tmpdir);
-        ck_assert_ptr_nonnull(tmpdir_copy);
+        ck_assert_msg(mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") >= 0,
+                      "mount tmpfs on /tmp: %m");
 }
 
 /* After harness_teardown(): everything that used the mounts is gone. */
@@ -48,17 +46,9 @@ static void mounts_teardown(void) {
         for (size_t i = 0; i < MOUNTS_MAX; i++) {
                 if (!mounts[i])
                         continue;
-                if (umount2(mounts[i], MNT_DETACH) < 0)
+                if (umount2(mounts[i], MNT_DETACH) < 0 && errno != ENOENT && errno != EINVAL)
                         fprintf(stderr, "umount %s: %m\n", mounts[i]);
-                (void) rmdir(mounts[i]);
                 mounts[i] = mfree(mounts[i]);
-        }
-        if (tmpdir_copy) {
-                _cleanup_free_ char *state = harness_xasprintf("%s/state", tmpdir_copy);
-
-                (void) rmdir(state);
-                (void) rmdir(tmpdir_copy);
-                tmpdir_copy = mfree(tmpdir_copy);
         }
 }
 
@@ -76,6 +66,16 @@ static void mount_tmpfs(const char *path, const char *options) {
         ck_assert_ptr_nonnull(mounts[i]);
 }
 
+static void umount_tmpfs(const char *path) {
+        for (size_t i = 0; i < MOUNTS_MAX; i++)
+                if (mounts[i] && streq(mounts[i], path)) {
+                        ck_assert_msg(umount2(path, 0) >= 0, "umount %s: %m", path);
+                        mounts[i] = mfree(mounts[i]);
+                        return;
+                }
+        ck_abort_msg("%s is not mounted", path);
+}
+
 static void timeout_env(void) {
         /* berthd passes its environment on to the shims. */
         setenv("BERTH_RUNTIME_TIMEOUT_SEC", RUNTIME_TIMEOUT_SEC, 1);
@@ -89,7 +89,7 @@ static TCase *limits_tcase(const char *name, void (*setup)(void)) {
         if (setup)
                 tcase_add_checked_fixture(tc, setup, NULL);
         tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
-        tcase_add_checked_fixture(tc, mounts_setup, mounts_teardown);
+        tcase_add_checked_fixture(tc, NULL, mounts_teardown);
         if (!getenv("CK_DEFAULT_TIMEOUT"))
                 tcase_set_timeout(tc, 600);
         return tc;
@@ -233,7 +233,7 @@ static void shim_state_done(ShimState *st) {
         st->state = mfree(st->state);
 }
 
-/* Shim1.GetState() on the shim's socket. */
+/* Shim1.GetState() on the shim's socket (signature "suisbttt"). */
 static void shim_get_state(sd_bus *bus, ShimState *ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -246,8 +246,8 @@ static void shim_get_state(sd_bus *bus, ShimState *ret) {
                                NULL);
         harness_assert_ok(r, &error);
         *ret = (ShimState) {};
-        ck_assert_int_ge(sd_bus_message_read(reply, "suisbtt", &state, &pid, &ret->exit_status, &reason, &oom,
-                                             &started_at, &finished_at), 0);
+        ck_assert_int_ge(sd_bus_message_read(reply, "suisbttt", &state, &pid, &ret->exit_status, &reason, &oom,
+                                             &started_at, &finished_at, &ret->log_bytes_dropped), 0);
         ret->state = strdup(state);
         ck_assert_ptr_nonnull(ret->state);
 }
@@ -399,6 +399,13 @@ static void fill_fs(const char *dir) {
         }
 }
 
+/* Back to the state directory the fixture made (so that its teardown finds what it expects). */
+static void state_off_tmpfs(void) {
+        (void) harness_stop_berthd();
+        umount_tmpfs(harness->state_dir);
+        harness_start_berthd();
+}
+
 static void unfill_fs(const char *dir) {
         _cleanup_free_ char *filler = harness_xasprintf("%s/.filler", dir);
 
@@ -439,6 +446,7 @@ START_TEST(test_limits_exit_record_state_full) {
         reason = harness_get_string("full", "ExitReason");
         ck_assert_str_eq(reason, "exited");
         harness_delete("full", false);
+        state_off_tmpfs();
 }
 END_TEST
 
@@ -762,6 +770,167 @@ START_TEST(test_limits_control_fd_limit_storm) {
 }
 END_TEST
 
+/* ---- item 10: a full log filesystem ---------------------------------------------------------- */
+
+#define LOG_OUT_SIZE (3u * 1024u * 1024u)
+#define LOG_FS_SIZE "1m"
+#define LOG_FILLER_SIZE (256u * 1024u)
+
+/* Lines of random length with unique beginnings, LOG_OUT_SIZE bytes, ending with a newline. */
+static char *make_lines(void) {
+        char *out = malloc(LOG_OUT_SIZE);
+        size_t n = 0;
+        unsigned seed = 42;
+
+        ck_assert_ptr_nonnull(out);
+        for (unsigned line = 0; n < LOG_OUT_SIZE; line++) {
+                size_t len = 16 + (size_t) rand_r(&seed) % 300;
+                int k = snprintf(out + n, LOG_OUT_SIZE - n, "line %08u ", line);
+
+                ck_assert_int_gt(k, 0);
+                n += MIN((size_t) k, LOG_OUT_SIZE - n);
+                for (size_t i = 0; i < len && n < LOG_OUT_SIZE; i++)
+                        out[n++] = (char) ('a' + rand_r(&seed) % 26);
+                if (n < LOG_OUT_SIZE)
+                        out[n++] = '\n';
+        }
+        out[LOG_OUT_SIZE - 1] = '\n';
+        return out;
+}
+
+typedef struct DroppedSignals {
+        unsigned count;
+        uint64_t last;
+} DroppedSignals;
+
+static int on_log_dropped(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        DroppedSignals *d = userdata;
+        uint64_t v;
+
+        ck_assert_int_ge(sd_bus_message_read(m, "t", &v), 0);
+        ck_assert_msg(v > d->last, "LogDropped went from %" PRIu64 " to %" PRIu64, d->last, v);
+        d->count++;
+        d->last = v;
+        return 0;
+}
+
+static void shim_bus_process(sd_bus *bus) {
+        while (sd_bus_process(bus, NULL) > 0)
+                ;
+}
+
+typedef struct Consumed {
+        const char *log_path;
+        sd_bus *bus;
+        size_t want;
+        uint64_t got;
+} Consumed;
+
+/* Whether the whole records in the log and the dropped count together make up @want bytes: the
+ * shim has read all of it. (The log is read while the shim writes: only whole lines count.) */
+static bool output_consumed(void *userdata) {
+        Consumed *c = userdata;
+        _cleanup_(shim_state_done) ShimState st = {};
+        _cleanup_free_ char *log = NULL;
+        size_t size;
+
+        log = harness_read_file(c->log_path, &size);
+        shim_bus_process(c->bus);
+        shim_get_state(c->bus, &st);
+        c->got = cri_log_stream_bytes(log, size) + st.log_bytes_dropped;
+        return c->got == c->want;
+}
+
+/* Every record's payload is a piece of @out, in order, and an F record's piece ends a line there. */
+static void assert_records_from(const HarnessCriLog *log, const char *out, size_t out_size) {
+        size_t pos = 0;
+
+        for (size_t i = 0; i < log->n_records; i++) {
+                const HarnessCriRecord *r = &log->records[i];
+                const char *p;
+
+                ck_assert_int_eq(r->stream, 0);
+                p = memmem(out + pos, out_size - pos, r->payload, r->payload_size);
+                ck_assert_msg(p, "record %zu is not from the output", i);
+                pos = (size_t) (p - out) + r->payload_size;
+                if (!r->partial) {
+                        ck_assert_msg(pos < out_size && out[pos] == '\n', "F record %zu does not end a line", i);
+                        pos++;
+                }
+        }
+}
+
+/* The log's filesystem fills up: the log holds only whole records, the output that did not fit is
+ * counted exactly (GetState, LogDropped), writing goes on once there is room, the shim survives and
+ * the exit is exact. */
+START_TEST(test_limits_log_disk_full) {
+        _cleanup_free_ char *bundle = harness_make_bundle(
+                "b", "sh", "-c", "cat /out; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo after; exit 7", NULL);
+        _cleanup_free_ char *out = make_lines(), *out_path = harness_xasprintf("%s/rootfs/out", bundle);
+        _cleanup_free_ char *go_path = harness_xasprintf("%s/rootfs/tmp/go", bundle);
+        _cleanup_free_ char *logfs = harness_xasprintf("/tmp/berth-logfs-%d", (int) getpid());
+        _cleanup_free_ char *log_path = harness_xasprintf("%s/c.log", logfs);
+        _cleanup_free_ char *filler = harness_xasprintf("%s/filler", logfs), *filling = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(shim_state_done) ShimState st = {};
+        HarnessCriLog log = {};
+        DroppedSignals signals = {};
+        Consumed consumed;
+        sd_bus_message *m;
+        pid_t shim;
+        int r;
+
+        harness_write_file(out_path, out, LOG_OUT_SIZE);
+        mount_tmpfs(logfs, "size=" LOG_FS_SIZE ",mode=0755");
+        filling = calloc(1, LOG_FILLER_SIZE);
+        ck_assert_ptr_nonnull(filling);
+        harness_write_file(filler, filling, LOG_FILLER_SIZE);
+
+        m = harness_create_begin("full-log", bundle);
+        harness_create_option(m, "LogPath", "s", log_path);
+        r = harness_create_end(m, &error, NULL);
+        harness_assert_ok(r, &error);
+        shim = shim_of("full-log");
+        bus = shim_bus_open("full-log");
+        ck_assert_int_ge(sd_bus_match_signal(bus, NULL, NULL, "/org/berth/Shim1", "org.berth.Shim1", "LogDropped",
+                                             on_log_dropped, &signals), 0);
+        harness_start("full-log");
+
+        consumed = (Consumed) { .log_path = log_path, .bus = bus, .want = LOG_OUT_SIZE };
+        ck_assert_msg(harness_wait_until(output_consumed, &consumed, T),
+                      "the log and the dropped count make up %" PRIu64 " of %u bytes", consumed.got, LOG_OUT_SIZE);
+        ck_assert_msg(signals.count > 0 && signals.last > 0, "no LogDropped signal came");
+
+        /* Room again: the rest is written. */
+        ck_assert_int_eq(unlink(filler), 0);
+        harness_write_file(go_path, "", 0);
+        ck_assert_int_eq(harness_wait("full-log"), 7);
+        assert_exit_record("full-log", 7, "exited");
+        ck_assert(harness_pid_alive(shim));
+
+        harness_cri_log_read(log_path, &log);
+        shim_get_state(bus, &st);
+        ck_assert_str_eq(st.state, "stopped");
+        printf("full log: %zu records, %zu of %u bytes written, %" PRIu64 " dropped, %u LogDropped signals\n",
+               log.n_records, log.stream_sizes[0], LOG_OUT_SIZE + 6, st.log_bytes_dropped, signals.count);
+        ck_assert_uint_gt(st.log_bytes_dropped, 0);
+        ck_assert_uint_eq(log.stream_sizes[0] + st.log_bytes_dropped, LOG_OUT_SIZE + 6);
+        ck_assert_uint_ge(log.stream_sizes[0], 6);
+        ck_assert_msg(memcmp(log.streams[0] + log.stream_sizes[0] - 6, "after\n", 6) == 0,
+                      "the output after the disk had room again is not at the log's end");
+        log.n_records--;
+        assert_records_from(&log, out, LOG_OUT_SIZE);
+        log.n_records++;
+        harness_cri_log_done(&log);
+
+        /* The last count was sent (before Exited). */
+        shim_bus_process(bus);
+        ck_assert_uint_eq(signals.last, st.log_bytes_dropped);
+        harness_delete("full-log", false);
+}
+END_TEST
+
 static Suite *limits_suite(void) {
         Suite *s = suite_create("shim-limits");
         TCase *tc;
@@ -782,6 +951,10 @@ static Suite *limits_suite(void) {
         tcase_add_test(tc, test_limits_control_connection_limit);
         tcase_add_test(tc, test_limits_control_auth_timeout);
         tcase_add_test(tc, test_limits_control_fd_limit_storm);
+        suite_add_tcase(s, tc);
+
+        tc = limits_tcase("log", NULL);
+        tcase_add_test(tc, test_limits_log_disk_full);
         suite_add_tcase(s, tc);
         return s;
 }
