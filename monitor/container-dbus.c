@@ -322,6 +322,8 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_PROPERTY("Labels", "a{ss}", property_get_labels, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Terminal", "b", property_get_config_misc, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("LogPath", "s", property_get_config_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LogBytesDropped", "t", NULL, offsetof(Container, log_bytes_dropped),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 
         /* Each of these checks the caller itself (manager_check_caller()). */
         SD_BUS_METHOD("Start", NULL, NULL, method_container_start, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -268,6 +268,20 @@ void container_set_started(Container *c, pid_t pid, uint64_t started_at) {
 }
 
 /**
+ * container_set_log_bytes_dropped() - record how much output the shim could not log
+ * @c: the container
+ * @n: the shim's count, which only grows
+ */
+void container_set_log_bytes_dropped(Container *c, uint64_t n) {
+        if (n == c->log_bytes_dropped)
+                return;
+        if (c->log_bytes_dropped == 0)
+                log_container(LOG_WARNING, c->id, "The log of '%s' is losing output (full disk?).", c->id);
+        c->log_bytes_dropped = n;
+        container_send_changed(c, "LogBytesDropped", NULL);
+}
+
+/**
  * container_flush_exit_signal() - emit a pending ContainerExited once berthd owns its name
  * @c: the container
  *

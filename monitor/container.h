@@ -68,6 +68,7 @@ struct Container {
         bool lost;              /* shim gone, runtime cleanup under way */
         ExitRecord exit;
         uint64_t started_at;
+        uint64_t log_bytes_dropped;     /* output the shim's log driver could not write */
 
         LIST_FIELDS(Container, containers);
         PendingCall *calls;
@@ -89,6 +90,7 @@ void container_answer_deletes(Container *c, const sd_bus_error *error);
 void container_set_exited(Container *c, const ExitRecord *e, bool notify);
 void container_flush_exit_signal(Container *c);
 void container_set_started(Container *c, pid_t pid, uint64_t started_at);
+void container_set_log_bytes_dropped(Container *c, uint64_t n);
 void container_remove(Container *c);
 
 int container_remove_state(Container *c);

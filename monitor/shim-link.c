@@ -59,6 +59,15 @@ static int container_apply_state(Container *c, sd_bus_message *reply) {
                                 &finished_at);
         if (r < 0)
                 return r;
+        /* A shim from before LogDropped existed answers without the count. */
+        if (sd_bus_message_peek_type(reply, NULL, NULL) > 0) {
+                uint64_t dropped;
+
+                r = sd_bus_message_read(reply, "t", &dropped);
+                if (r < 0)
+                        return r;
+                container_set_log_bytes_dropped(c, dropped);
+        }
 
         s = container_state_from_string(state);
         if (s < 0)
@@ -314,6 +323,14 @@ static int on_shim_signal(sd_bus_message *message, void *userdata, sd_bus_error 
 
         if (sd_bus_message_is_signal(message, SHIM_INTERFACE, "Exited"))
                 return on_shim_exited_signal(c, message);
+
+        if (sd_bus_message_is_signal(message, SHIM_INTERFACE, "LogDropped")) {
+                uint64_t dropped;
+
+                if (sd_bus_message_read(message, "t", &dropped) >= 0)
+                        container_set_log_bytes_dropped(c, dropped);
+                return 0;
+        }
 
         /* Normally the Start reply says it first; after a restart in the middle of a Start only
          * this signal does. */

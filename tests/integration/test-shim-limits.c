@@ -874,9 +874,10 @@ START_TEST(test_limits_log_disk_full) {
         log.n_records++;
         harness_cri_log_done(&log);
 
-        /* The last count was sent (before Exited). */
+        /* The last count was sent (before Exited), and berthd shows it. */
         shim_bus_process(bus);
         ck_assert_uint_eq(signals.last, st.log_bytes_dropped);
+        ck_assert_uint_eq(harness_get_u64("full-log", "LogBytesDropped"), st.log_bytes_dropped);
         harness_delete("full-log", false);
 }
 END_TEST
