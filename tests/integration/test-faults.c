@@ -918,6 +918,34 @@ START_TEST(test_faults_runtime_hangs_in_cleanup) {
 }
 END_TEST
 
+/* berthd's own runtime cleanup that hangs is killed on timeout with every process it started. */
+START_TEST(test_faults_cleanup_timeout_kills_group) {
+        _cleanup_free_ char *sleeper = harness_make_bundle("sleeper", "sleep", "1000", NULL);
+        _cleanup_free_ char *child_file = NULL;
+        pid_t shim, runtime, child;
+
+        create_wrapped("orphan", sleeper, true);
+        shim = (pid_t) harness_get_u32("orphan", "ShimPid");
+        wrapper_set("fork", "delete", "orphan");
+        wrapper_set("pause", "delete", "orphan");
+        kill_and_wait(shim);
+        runtime = wrapper_wait_paused("delete", "orphan");
+        child_file = wrapper_file("child", "delete", "orphan");
+        ck_assert(harness_wait_until(harness_cond_file_exists, child_file, T));
+        child = read_pid_file(child_file);
+        ck_assert(harness_pid_alive(child));
+
+        /* BERTH_RUNTIME_TIMEOUT_SEC=2: berthd kills the runtime's whole group. */
+        ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &runtime, T),
+                      "the hanging cleanup %d was not killed", (int) runtime);
+        ck_assert_msg(harness_wait_until(harness_cond_pid_gone, &child, T),
+                      "the child %d of the cleanup killed on timeout still runs", (int) child);
+        ck_assert_int_eq(harness_wait("orphan"), 255);
+        wrapper_release("delete", "orphan");
+        harness_delete("orphan", false);
+}
+END_TEST
+
 /* ---- SIGPIPE --------------------------------------------------------------------------------- */
 
 START_TEST(test_faults_sigpipe) {
@@ -985,6 +1013,7 @@ static Suite *faults_suite(void) {
         tcase_add_test(tc, test_faults_runtime_hangs);
         tcase_add_test(tc, test_faults_runtime_hangs_in_create);
         tcase_add_test(tc, test_faults_runtime_hangs_in_cleanup);
+        tcase_add_test(tc, test_faults_cleanup_timeout_kills_group);
         suite_add_tcase(s, tc);
 
         tc = faults_tcase("pipes", NULL);

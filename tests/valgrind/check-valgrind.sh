@@ -39,21 +39,23 @@ mkdir -p "$logdir"
 wrapdir=$(mktemp -d /tmp/berth-valgrind-XXXXXX)
 trap 'rm -rf "$wrapdir"' EXIT
 
-# A script named like the program that execs valgrind on it, in the same process.
+# A script named like the program that execs valgrind on it, in the same process. The shim's is
+# run instead of the shim; berthd's is given berthd's own path first (harness_spawn_berthd()).
 write_wrapper() {
-        cat >"$wrapdir/$1" <<WRAPPER
+        local program=$1 target=$2
+        cat >"$wrapdir/$program" <<WRAPPER
 #!/bin/sh
 exec valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \\
         --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \\
         --track-origins=yes --child-silent-after-fork=yes \\
-        --log-file="$logdir/$1.%p.log" "$builddir/$1" "\$@"
+        --log-file="$logdir/$program.%p.log" $target "\$@"
 WRAPPER
-        chmod 0755 "$wrapdir/$1"
+        chmod 0755 "$wrapdir/$program"
 }
-write_wrapper berth-shim
+write_wrapper berth-shim "\"$builddir/berth-shim\""
 export BERTH_TEST_SHIM=$wrapdir/berth-shim
 if $wrap_berthd; then
-        write_wrapper berthd
+        write_wrapper berthd ""
         export BERTH_TEST_BERTHD_WRAPPER=$wrapdir/berthd
 fi
 
