@@ -1,4 +1,5 @@
-/* The private protocol between berthd and one berth-shim (see docs/shim-protocol.md). */
+/* The private protocol between berthd and one berth-shim (see docs/shim-protocol.md): the readiness
+ * line, the environment a shim must not pass on, and the runtime timeout both ends read. */
 #pragma once
 
 #include <errno.h>
@@ -6,16 +7,34 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "macro.h"
 
 #define SHIM_OBJECT_PATH "/org/berth/Shim1"
 #define SHIM_INTERFACE   "org.berth.Shim1"
 
-/* Lines the shim writes to its --ready-fd before closing it. */
-#define SHIM_READY_PREFIX "READY "   /* followed by the container init pid and "\n" */
-#define SHIM_ERROR_PREFIX "ERROR "   /* followed by "<error name> <message>\n" */
+/* The one line a shim writes to its --ready-fd before closing it (docs/shim-protocol.md):
+ *   "READY <pid>"                        created, init pid
+ *   "READY <pid> <started_at>"           created and started (--start), µs CLOCK_REALTIME
+ *   "READY <pid> 0 <error> <message>"    created, but starting failed
+ *   "ERROR <error> <message>"            creating failed; the shim cleaned up and exits */
+#define SHIM_READY_PREFIX "READY "
+#define SHIM_ERROR_PREFIX "ERROR "
 #define SHIM_READY_MAX 4096
+
+typedef struct ReadyLine {
+        pid_t pid;                      /* > 0: created */
+        uint64_t started_at;            /* > 0: started too */
+        const char *error_name;         /* with pid 0, creating failed; else starting failed */
+        const char *error_message;
+} ReadyLine;
+
+/* Formats @r as one line ending in "\n" (newlines in the message become spaces). */
+int ready_line_format(const ReadyLine *r, char **ret);
+/* Parses the line in @buf (up to and including its "\n"; modified in place, the strings of @ret
+ * point into it). Returns 0, or -EBADMSG for anything else. */
+int ready_line_parse(char *buf, size_t size, ReadyLine *ret);
 
 /* Environment meant for berthd alone (systemd's notify, socket activation, watchdog): neither a
  * shim, nor the runtime, nor the container may see it. */

@@ -146,60 +146,23 @@ void container_create_failed(Container *c) {
         container_free(c);
 }
 
-/* What a READY line says: "READY <pid>", and with --start " <started_at>", which is 0 when the
- * start failed, followed by " <error name> <message>". */
-typedef struct ReadyLine {
-        uint64_t started_at;
-        const char *start_error_name;   /* point into ready_buf */
-        const char *start_error_message;
-} ReadyLine;
-
+/* A shim's readiness line (common/shim-protocol.c): 1 created, 0 creating failed (the error is kept
+ * for the answer once the shim is gone), -EBADMSG garbage. */
 static int ready_parse(Container *c, ReadyLine *ret) {
-        char *nl, *sp;
+        int r;
 
-        nl = memchr(c->ready_buf, '\n', c->ready_size);
-        if (!nl)
-                return -EBADMSG;
-        *nl = 0;
-
-        if (strneq(c->ready_buf, SHIM_READY_PREFIX, strlen(SHIM_READY_PREFIX))) {
-                unsigned long long started_at = 0;
-                unsigned long pid;
-                char *end;
-
-                errno = 0;
-                pid = strtoul(c->ready_buf + strlen(SHIM_READY_PREFIX), &end, 10);
-                if (errno != 0 || pid == 0 || pid > INT32_MAX)
-                        return -EBADMSG;
-                if (*end == ' ') {
-                        started_at = strtoull(end + 1, &end, 10);
-                        if (errno != 0)
-                                return -EBADMSG;
-                        if (started_at == 0 && *end == ' ' && (sp = strchr(end + 1, ' '))) {
-                                *sp = 0;
-                                ret->start_error_name = end + 1;
-                                ret->start_error_message = sp + 1;
-                                end = sp + strlen(sp + 1) + 1;
-                        }
-                }
-                if (*end != 0)
-                        return -EBADMSG;
-                c->pid = (pid_t) pid;
-                ret->started_at = started_at;
+        r = ready_line_parse(c->ready_buf, c->ready_size, ret);
+        if (r < 0)
+                return r;
+        if (ret->pid > 0) {
+                c->pid = ret->pid;
                 return 1;
         }
 
-        if (!strneq(c->ready_buf, SHIM_ERROR_PREFIX, strlen(SHIM_ERROR_PREFIX)))
-                return -EBADMSG;
-
-        sp = strchr(c->ready_buf + strlen(SHIM_ERROR_PREFIX), ' ');
-        if (!sp)
-                return -EBADMSG;
-        *sp = 0;
         free(c->create_error_name);
         free(c->create_error_message);
-        c->create_error_name = strdup(c->ready_buf + strlen(SHIM_ERROR_PREFIX));
-        c->create_error_message = strdup(sp + 1);
+        c->create_error_name = strdup(ret->error_name);
+        c->create_error_message = strdup(ret->error_message);
         if (!c->create_error_name || !c->create_error_message)
                 return -ENOMEM;
         c->create_cleaned = true;
@@ -247,11 +210,10 @@ static int container_created(Container *c, const ReadyLine *ready) {
                         return sd_bus_reply_method_return(request, "o", c->path);
                 return 0;
         }
-        if (ready->start_error_name) {
-                log_container(LOG_WARNING, c->id, "Starting '%s' failed: %s", c->id, ready->start_error_message);
+        if (ready->error_name) {
+                log_container(LOG_WARNING, c->id, "Starting '%s' failed: %s", c->id, ready->error_message);
                 if (request)
-                        return sd_bus_reply_method_errorf(request, ready->start_error_name, "%s",
-                                                          ready->start_error_message);
+                        return sd_bus_reply_method_errorf(request, ready->error_name, "%s", ready->error_message);
                 return 0;
         }
         return container_start(c, request);

@@ -221,46 +221,39 @@ static void ready_report(const char *line) {
         arg_ready_fd = safe_close(arg_ready_fd);
 }
 
-/* The protocol is one line: the runtime's message may hold newlines. */
-static void ready_report_line(char *line) {
-        for (char *p = line; p[0] && p[1]; p++)
-                if (*p == '\n' || *p == '\r')
-                        *p = ' ';
-        ready_report(line);
-}
-
 static void ready_report_error(const BerthError *error) {
         _cleanup_free_ char *line = NULL;
-        const char *name = error->name ?: BERTH_ERROR_SHIM_FAILED;
-        const char *message = error->message ?: "The shim failed to create the container.";
+        ReadyLine r = {
+                .error_name = error->name ?: BERTH_ERROR_SHIM_FAILED,
+                .error_message = error->message ?: "The shim failed to create the container.",
+        };
 
-        if (asprintf(&line, SHIM_ERROR_PREFIX "%s %s\n", name, message) < 0) {
+        if (ready_line_format(&r, &line) < 0) {
                 ready_report(SHIM_ERROR_PREFIX BERTH_ERROR_SHIM_FAILED " Out of memory.\n");
                 return;
         }
-        ready_report_line(line);
+        ready_report(line);
 }
 
-/* "READY <pid>", and with --start the start time, or 0 and the start's error. */
+/* Created; with --start also started, or the start's error. */
 static void ready_report_created(Shim *s, const BerthError *start_error) {
         _cleanup_free_ char *line = NULL;
-        int k;
+        ReadyLine r = { .pid = s->init_pid };
 
-        if (!arg_start)
-                k = asprintf(&line, SHIM_READY_PREFIX "%d\n", (int) s->init_pid);
-        else if (!berth_error_is_set(start_error))
-                k = asprintf(&line, SHIM_READY_PREFIX "%d %" PRIu64 "\n", (int) s->init_pid, s->started_at);
-        else
-                k = asprintf(&line, SHIM_READY_PREFIX "%d 0 %s %s\n", (int) s->init_pid, start_error->name,
-                             start_error->message ?: "Starting the container failed.");
-        if (k < 0) {
+        if (arg_start && !berth_error_is_set(start_error))
+                r.started_at = s->started_at;
+        else if (arg_start) {
+                r.error_name = start_error->name;
+                r.error_message = start_error->message ?: "Starting the container failed.";
+        }
+        if (ready_line_format(&r, &line) < 0) {
                 /* Without the line berthd would kill us; say at least that the container exists. */
                 char fallback[64];
                 (void) snprintf(fallback, sizeof(fallback), SHIM_READY_PREFIX "%d\n", (int) s->init_pid);
                 ready_report(fallback);
                 return;
         }
-        ready_report_line(line);
+        ready_report(line);
 }
 
 static int setup_failed(BerthError *error, int r, const char *format, ...) _printf_(3, 4);
