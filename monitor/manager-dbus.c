@@ -8,32 +8,11 @@
 #include "bus-error.h"
 #include "caller-path.h"
 #include "container.h"
+#include "create-options.h"
 #include "fd-util.h"
 #include "log.h"
 #include "manager.h"
 #include "path-util.h"
-
-/* What CreateContainer was asked, before anything is made. */
-typedef struct CreateOptions {
-        const char *runtime;
-        char **runtime_args;
-        const char *log_driver;
-        const char *log_path;
-        char **labels;
-        int start;
-        int no_pivot_root;
-        int terminal;
-        uint64_t log_max_size;
-        const char *restore_from;
-        int stdio_fds[3];
-} CreateOptions;
-
-static void create_options_done(CreateOptions *o) {
-        o->runtime_args = strv_free(o->runtime_args);
-        o->labels = strv_free(o->labels);
-        for (size_t i = 0; i < 3; i++)
-                o->stdio_fds[i] = safe_close(o->stdio_fds[i]);
-}
 
 /**
  * manager_get_container_or_error() - look up a container by id, with a named error if missing
@@ -53,184 +32,6 @@ int manager_get_container_or_error(Manager *m, const char *id, Container **ret, 
                 return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container '%s'.", id);
 
         *ret = c;
-        return 0;
-}
-
-static int read_strv(sd_bus_message *message, const char *contents, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        bool pairs = streq(contents, "{ss}");
-        size_t n = 0;
-        int r;
-
-        r = sd_bus_message_enter_container(message, 'a', contents);
-        if (r < 0)
-                return r;
-        for (;;) {
-                const char *a, *b = NULL;
-                char **nl;
-
-                if (pairs)
-                        r = sd_bus_message_read(message, "{ss}", &a, &b);
-                else
-                        r = sd_bus_message_read(message, "s", &a);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-
-                nl = realloc(l, sizeof(char *) * (n + 3));
-                if (!nl)
-                        return -ENOMEM;
-                l = nl;
-                l[n] = strdup(a);
-                l[n + 1] = b ? strdup(b) : NULL;
-                l[n + 2] = NULL;
-                if (!l[n] || (b && !l[n + 1]))
-                        return -ENOMEM;
-                n += b ? 2 : 1;
-        }
-        r = sd_bus_message_exit_container(message);
-        if (r < 0)
-                return r;
-
-        /* An option given twice: the last one counts, as for the other options. */
-        strv_free(*ret);
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
-static int read_option(sd_bus_message *message, const char *key, CreateOptions *o, sd_bus_error *error) {
-        /* Basic types are read straight into their field; the rest is SPECIAL. */
-        enum { SPECIAL = -1 };
-        static const struct {
-                const char *key;
-                const char *type;
-                ssize_t offset;
-        } table[] = {
-                { "Runtime", "s", offsetof(CreateOptions, runtime) },
-                { "RuntimeArgs", "as", SPECIAL },
-                { "Terminal", "b", offsetof(CreateOptions, terminal) },
-                { "Stdin", "h", SPECIAL },
-                { "Stdout", "h", SPECIAL },
-                { "Stderr", "h", SPECIAL },
-                { "LogDriver", "s", offsetof(CreateOptions, log_driver) },
-                { "LogPath", "s", offsetof(CreateOptions, log_path) },
-                { "LogMaxSize", "t", offsetof(CreateOptions, log_max_size) },
-                { "Labels", "a{ss}", SPECIAL },
-                { "RestoreFrom", "s", offsetof(CreateOptions, restore_from) },
-                { "NoPivotRoot", "b", offsetof(CreateOptions, no_pivot_root) },
-                { "Start", "b", offsetof(CreateOptions, start) },
-        };
-        const char *contents;
-        size_t i;
-        int fd, r;
-
-        r = sd_bus_message_peek_type(message, NULL, &contents);
-        if (r < 0)
-                return r;
-
-        for (i = 0; i < ELEMENTSOF(table); i++)
-                if (streq(key, table[i].key))
-                        break;
-        if (i >= ELEMENTSOF(table))
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT, "Unknown option '%s'.", key);
-        if (!streq(contents, table[i].type))
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
-                                         "Option '%s' must be of type '%s', got '%s'.", key, table[i].type,
-                                         contents);
-
-        r = sd_bus_message_enter_container(message, 'v', contents);
-        if (r < 0)
-                return r;
-
-        if (table[i].offset != SPECIAL)
-                r = sd_bus_message_read_basic(message, contents[0], (uint8_t *) o + table[i].offset);
-        else if (streq(key, "RuntimeArgs"))
-                r = read_strv(message, "s", &o->runtime_args);
-        else if (streq(key, "Labels"))
-                r = read_strv(message, "{ss}", &o->labels);
-        else {
-                size_t idx = streq(key, "Stdin") ? 0 : streq(key, "Stdout") ? 1 : 2;
-
-                r = sd_bus_message_read(message, "h", &fd);
-                if (r >= 0) {
-                        o->stdio_fds[idx] = safe_close(o->stdio_fds[idx]);
-                        o->stdio_fds[idx] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-                        if (o->stdio_fds[idx] < 0)
-                                return -errno;
-                }
-        }
-        if (r < 0)
-                return r;
-
-        return sd_bus_message_exit_container(message);
-}
-
-static int read_options(sd_bus_message *message, CreateOptions *o, sd_bus_error *error) {
-        int r;
-
-        r = sd_bus_message_enter_container(message, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const char *key;
-
-                r = sd_bus_message_enter_container(message, 'e', "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read(message, "s", &key);
-                if (r < 0)
-                        return r;
-                r = read_option(message, key, o, error);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_exit_container(message);
-}
-
-static int check_options(Manager *m, CreateOptions *o, LogDriver *ret_driver, sd_bus_error *error) {
-        LogDriver d = LOG_DRIVER_FILE;
-        int r;
-
-        if (o->terminal)
-                return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED, "Terminal containers are not supported yet.");
-        if (o->restore_from)
-                return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED, "RestoreFrom is not supported yet.");
-        if (o->log_max_size > 0)
-                return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED, "LogMaxSize is not supported yet.");
-        if (o->log_driver) {
-                d = log_driver_from_string(o->log_driver);
-                if (d < 0)
-                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
-                                                 "Unknown log driver '%s' (known: file, journald, none).",
-                                                 o->log_driver);
-                if (d == LOG_DRIVER_JOURNALD)
-                        return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED,
-                                                 "Log driver 'journald' is not supported yet.");
-        }
-        if (o->log_path && d == LOG_DRIVER_NONE)
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
-                                         "LogPath makes no sense with log driver 'none'.");
-        if (o->log_path) {
-                /* Only checked here (the shim opens it, with the same checks): no shim is spawned
-                 * for a path that would be refused. */
-                r = log_path_open(o->log_path, m->state_dir_fd, 0, NULL);
-                if (r < 0)
-                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT, "LogPath '%s' %s.",
-                                                 o->log_path, log_path_strerror(r));
-        }
-        if (o->runtime && isempty(o->runtime))
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT, "Runtime must not be empty.");
-        for (char **l = o->labels; l && *l; l++)
-                if (isempty(*l) && (l - o->labels) % 2 == 0)
-                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT, "Label keys must not be empty.");
-
-        *ret_driver = d;
         return 0;
 }
 
@@ -341,7 +142,7 @@ static int make_container_dir(Manager *m, Container *c, sd_bus_error *error) {
 }
 
 static int method_create_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(create_options_done) CreateOptions o = { .stdio_fds = { -EBADF, -EBADF, -EBADF } };
+        _cleanup_(create_options_done) CreateOptions o = CREATE_OPTIONS_NULL;
         _cleanup_(container_config_freep) ContainerConfig *cfg = NULL;
         Manager *m = userdata;
         const char *id, *bundle;
@@ -359,7 +160,7 @@ static int method_create_container(sd_bus_message *message, void *userdata, sd_b
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ID,
                                          "Invalid container id '%s': use 1-128 of [A-Za-z0-9_.-], starting with a "
                                          "letter or digit.", id);
-        r = read_options(message, &o, error);
+        r = create_options_read(message, &o, error);
         if (r < 0)
                 return r;
         if (manager_get_container(m, id))
@@ -367,7 +168,7 @@ static int method_create_container(sd_bus_message *message, void *userdata, sd_b
         r = validate_bundle(bundle, error);
         if (r < 0)
                 return r;
-        r = check_options(m, &o, &driver, error);
+        r = create_options_check(&o, m->state_dir_fd, &driver, error);
         if (r < 0)
                 return r;
         r = build_config(m, id, bundle, &o, driver, &cfg, error);

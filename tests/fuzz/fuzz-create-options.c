@@ -1,24 +1,27 @@
-/* Fuzzes berthd's reading of CreateContainer's a{sv} options: read_options() and check_options() of
- * monitor/manager-dbus.c, the real ones. They are static there, so this file includes that .c file
- * (and the program links the rest of berthd but berthd.c): nothing in monitor/ changes for it. If
- * they move to a file of their own with a public interface, link that instead.
+/* Fuzzes berthd's reading of CreateContainer's a{sv} options: create_options_read() and
+ * create_options_check() of monitor/create-options.c (and the table reader, bus-options.c).
  *
  * The input is the body of a CreateContainer call (signature "ssa{sv}"), after one byte whose low
  * bit picks the byte order. It goes through the real path: the header is added here, the message is
  * written as raw bytes into one end of a socketpair, and berthd's sd-bus on the other end
  * authenticates, receives and validates it and dispatches it by a vtable to a method that reads it
- * as method_create_container() does, up to check_options(). Invariants:
+ * as method_create_container() does, up to create_options_check(). Invariants:
  * - an option set read without error holds no fd (the message carries none) and labels in pairs;
  * - an error the caller caused is org.berth.Error.InvalidArgument or NotSupported, with a message;
  * - nothing leaks on any path (LeakSanitizer, per input under libFuzzer).
- * check_options() must stay free of side effects (no files opened or made) for this to be safe. */
+ * create_options_check() must stay free of side effects (no files made) for this to be safe. */
 
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "fuzz.h"
 
-#include "manager-dbus.c"
+#include "berth-error.h"
+#include "create-options.h"
+#include "path-util.h"
+
+#define MANAGER_OBJECT_PATH "/org/berth/Monitor1"
+#define MANAGER_INTERFACE "org.berth.Monitor1"
 
 #define SIGNATURE "ssa{sv}"
 
@@ -66,7 +69,7 @@ static size_t make_header(uint8_t h[static 256], uint32_t body_size, bool big) {
 }
 
 static int method_read_options(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(create_options_done) CreateOptions o = { .stdio_fds = { -EBADF, -EBADF, -EBADF } };
+        _cleanup_(create_options_done) CreateOptions o = CREATE_OPTIONS_NULL;
         LogDriver driver = LOG_DRIVER_FILE;
         const char *id, *bundle;
         int r;
@@ -76,7 +79,7 @@ static int method_read_options(sd_bus_message *message, void *userdata, sd_bus_e
                 return r;
         if (!container_id_is_valid(id))
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ID, "Invalid container id.");
-        r = read_options(message, &o, error);
+        r = create_options_read(message, &o, error);
         if (r < 0) {
                 fuzz_check(!sd_bus_error_is_set(error) ||
                            (sd_bus_error_has_name(error, BERTH_ERROR_INVALID_ARGUMENT) && error->message));
@@ -86,7 +89,7 @@ static int method_read_options(sd_bus_message *message, void *userdata, sd_bus_e
                 fuzz_check(o.stdio_fds[i] == -EBADF);
         fuzz_check(strv_length(o.labels) % 2 == 0);
 
-        r = check_options(userdata, &o, &driver, error);
+        r = create_options_check(&o, -EBADF, &driver, error);
         if (r < 0) {
                 fuzz_check(sd_bus_error_has_name(error, BERTH_ERROR_INVALID_ARGUMENT) ||
                            sd_bus_error_has_name(error, BERTH_ERROR_NOT_SUPPORTED));
@@ -104,7 +107,7 @@ static const sd_bus_vtable fuzz_vtable[] = {
 };
 
 /* berthd's side: an sd-bus server on fd, with the vtable above. */
-static sd_bus *server_new(int fd, Manager *m) {
+static sd_bus *server_new(int fd) {
         sd_bus *bus = NULL;
         sd_id128_t id = SD_ID128_MAKE(0b, 3e, 47, 11, 42, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 01);
 
@@ -112,7 +115,7 @@ static sd_bus *server_new(int fd, Manager *m) {
         fuzz_check(sd_bus_set_fd(bus, fd, fd) >= 0);
         fuzz_check(sd_bus_set_server(bus, 1, id) >= 0);
         fuzz_check(sd_bus_add_object_vtable(bus, NULL, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, fuzz_vtable,
-                                            m) >= 0);
+                                            NULL) >= 0);
         fuzz_check(sd_bus_start(bus) >= 0);
         return bus;
 }
@@ -143,12 +146,6 @@ static size_t make_auth(char buf[static 64]) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        Manager m = {
-                .state_dir = (char *) "/nonexistent/berth-fuzz/state",
-                .state_dir_fd = -EBADF,
-                .log_dir = (char *) "/nonexistent/berth-fuzz/log",
-                .default_runtime = (char *) "runc",
-        };
         uint8_t header[256];
         size_t header_size, auth_size;
         char auth[64];
@@ -166,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         write_all(fds[1], data + 1, size - 1);
         fuzz_check(shutdown(fds[1], SHUT_WR) >= 0);
 
-        bus = server_new(fds[0], &m);
+        bus = server_new(fds[0]);
         /* Until sd-bus has handled the message and sees the end of the stream. */
         while (sd_bus_process(bus, NULL) > 0)
                 ;
