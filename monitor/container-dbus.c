@@ -17,6 +17,111 @@ int container_path_new(const char *id, char **ret) {
         return sd_bus_path_encode(CONTAINER_OBJECT_PREFIX, id, ret);
 }
 
+/**
+ * container_send_changed() - emit PropertiesChanged for the named properties
+ * @c: the container
+ * @property: first property name, then more, NULL terminated
+ */
+void container_send_changed(Container *c, const char *property, ...) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0;
+        va_list ap;
+        int r;
+
+        if (!c->exported)
+                return;
+
+        va_start(ap, property);
+        for (const char *p = property; p; p = va_arg(ap, const char *)) {
+                char **nl = realloc(l, sizeof(char *) * (n + 2));
+                if (!nl) {
+                        va_end(ap);
+                        (void) log_oom();
+                        return;
+                }
+                l = nl;
+                l[n] = strdup(p);
+                l[++n] = NULL;
+                if (!l[n - 1]) {
+                        va_end(ap);
+                        (void) log_oom();
+                        return;
+                }
+        }
+        va_end(ap);
+
+        r = sd_bus_emit_properties_changed_strv(c->manager->bus, c->path, CONTAINER_INTERFACE, l);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit PropertiesChanged, ignoring: %m");
+}
+
+/**
+ * container_emit_created() - InterfacesAdded and ContainerCreated for a new container
+ * @c: the container, exported
+ */
+void container_emit_created(Container *c) {
+        sd_bus *bus = c->manager->bus;
+        int r;
+
+        r = sd_bus_emit_interfaces_added(bus, c->path, CONTAINER_INTERFACE, NULL);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit InterfacesAdded, ignoring: %m");
+        r = sd_bus_emit_signal(bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerCreated", "so", c->id,
+                               c->path);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerCreated, ignoring: %m");
+}
+
+/**
+ * container_emit_started() - ContainerStarted
+ * @c: the container, running
+ */
+void container_emit_started(Container *c) {
+        int r;
+
+        r = sd_bus_emit_signal(c->manager->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerStarted", "sou",
+                               c->id, c->path, (uint32_t) c->pid);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerStarted, ignoring: %m");
+}
+
+/**
+ * container_emit_exited() - ContainerOOM (if the OOM killer struck) and ContainerExited
+ * @c: the container, stopped
+ */
+void container_emit_exited(Container *c) {
+        sd_bus *bus = c->manager->bus;
+        int r;
+
+        if (c->exit.oom_killed) {
+                r = sd_bus_emit_signal(bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerOOM", "so", c->id,
+                                       c->path);
+                if (r < 0)
+                        log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerOOM, ignoring: %m");
+        }
+        r = sd_bus_emit_signal(bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerExited", "soib", c->id,
+                               c->path, c->exit.status, c->exit.oom_killed);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerExited, ignoring: %m");
+}
+
+/**
+ * container_emit_deleted() - ContainerDeleted and InterfacesRemoved
+ * @c: the container, still exported
+ */
+void container_emit_deleted(Container *c) {
+        sd_bus *bus = c->manager->bus;
+        int r;
+
+        r = sd_bus_emit_signal(bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerDeleted", "so", c->id,
+                               c->path);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerDeleted, ignoring: %m");
+        r = sd_bus_emit_interfaces_removed(bus, c->path, CONTAINER_INTERFACE, NULL);
+        if (r < 0)
+                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit InterfacesRemoved, ignoring: %m");
+}
+
 static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Container *c = userdata;
@@ -107,10 +212,10 @@ static int property_get_started_at(sd_bus *bus, const char *path, const char *in
 }
 
 static int container_check_usable(Container *c, sd_bus_error *error) {
-        if (c->deleting)
+        if (container_is_deleting(c))
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE, "Container '%s' is being deleted.",
                                          c->id);
-        if (c->starting)
+        if (c->op == CONTAINER_OP_STARTING)
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE, "Container '%s' is being started.",
                                          c->id);
         return 0;
@@ -176,7 +281,7 @@ int method_container_kill(sd_bus_message *message, void *userdata, sd_bus_error 
         if (sig < 1 || sig > 64)
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
                                          "Signal %" PRIi32 " is out of range 1..64.", sig);
-        if (c->deleting)
+        if (container_is_deleting(c))
                 return container_check_usable(c, error);
         if (!IN_SET(c->state, CONTAINER_CREATED, CONTAINER_RUNNING, CONTAINER_PAUSED))
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE, "Container '%s' is %s.", c->id,
@@ -207,7 +312,7 @@ int method_container_delete(sd_bus_message *message, void *userdata, sd_bus_erro
         r = sd_bus_message_read(message, "b", &force);
         if (r < 0)
                 return r;
-        if (c->deleting)
+        if (container_is_deleting(c))
                 /* Concurrent deletes share one outcome: each caller learns it is gone. */
                 return container_delete(c, message, force, error);
         if (container_is_alive(c) && !force)

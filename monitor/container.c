@@ -3,7 +3,6 @@
  * runtime-cleanup.c. */
 
 #include <fcntl.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 
 #include "atomic-file.h"
@@ -136,41 +135,21 @@ bool container_is_alive(const Container *c) {
 }
 
 /**
- * container_send_changed() - emit PropertiesChanged for the named properties
+ * container_is_deleting() - whether a delete is under way or done
  * @c: the container
- * @property: first property name, then more, NULL terminated
  */
-void container_send_changed(Container *c, const char *property, ...) {
-        _cleanup_strv_free_ char **l = NULL;
-        size_t n = 0;
-        va_list ap;
-        int r;
+bool container_is_deleting(const Container *c) {
+        return IN_SET(c->op, CONTAINER_OP_DELETING, CONTAINER_OP_DELETED);
+}
 
-        if (!c->exported)
-                return;
-
-        va_start(ap, property);
-        for (const char *p = property; p; p = va_arg(ap, const char *)) {
-                char **nl = realloc(l, sizeof(char *) * (n + 2));
-                if (!nl) {
-                        va_end(ap);
-                        (void) log_oom();
-                        return;
-                }
-                l = nl;
-                l[n] = strdup(p);
-                l[++n] = NULL;
-                if (!l[n - 1]) {
-                        va_end(ap);
-                        (void) log_oom();
-                        return;
-                }
-        }
-        va_end(ap);
-
-        r = sd_bus_emit_properties_changed_strv(c->manager->bus, c->path, CONTAINER_INTERFACE, l);
-        if (r < 0)
-                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit PropertiesChanged, ignoring: %m");
+/**
+ * container_op_end() - the operation @op is over (if it still is the current one)
+ * @c: the container
+ * @op: the operation that ended
+ */
+void container_op_end(Container *c, ContainerOp op) {
+        if (c->op == op)
+                c->op = CONTAINER_OP_NONE;
 }
 
 /**
@@ -180,25 +159,18 @@ void container_send_changed(Container *c, const char *property, ...) {
  */
 int container_export(Container *c, bool announce) {
         Manager *m = c->manager;
-        int r;
 
         if (c->exported)
                 return 0;
 
-        c->creating = false;
+        container_op_end(c, CONTAINER_OP_CREATING);
         c->exported = true;
         m->n_containers++;
         if (!announce)
                 return 0;
 
-        r = sd_bus_emit_interfaces_added(m->bus, c->path, CONTAINER_INTERFACE, NULL);
-        if (r < 0)
-                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit InterfacesAdded, ignoring: %m");
-        r = sd_bus_emit_signal(m->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerCreated", "so",
-                               c->id, c->path);
-        if (r < 0)
-                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerCreated, ignoring: %m");
-        manager_container_count_changed(m);
+        container_emit_created(c);
+        manager_emit_count_changed(m);
         return 0;
 }
 
@@ -250,8 +222,6 @@ void container_answer_deletes(Container *c, const sd_bus_error *error) {
  * @started_at: when, µs CLOCK_REALTIME
  */
 void container_set_started(Container *c, pid_t pid, uint64_t started_at) {
-        int r;
-
         if (c->exited)
                 return;
 
@@ -259,11 +229,7 @@ void container_set_started(Container *c, pid_t pid, uint64_t started_at) {
         c->pid = pid;
         c->started_at = started_at;
         container_send_changed(c, "State", "Pid", "StartedAt", NULL);
-
-        r = sd_bus_emit_signal(c->manager->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerStarted",
-                               "sou", c->id, c->path, (uint32_t) pid);
-        if (r < 0)
-                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerStarted, ignoring: %m");
+        container_emit_started(c);
         log_container(LOG_INFO, c->id, "Container '%s' started as pid %d.", c->id, (int) pid);
 }
 
@@ -289,22 +255,10 @@ void container_set_log_bytes_dropped(Container *c, uint64_t n) {
  * matching on the well-known sender see them.
  */
 void container_flush_exit_signal(Container *c) {
-        int r;
-
         if (!c->exit_signal_pending || !c->manager->ready)
                 return;
         c->exit_signal_pending = false;
-
-        if (c->exit.oom_killed) {
-                r = sd_bus_emit_signal(c->manager->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerOOM",
-                                       "so", c->id, c->path);
-                if (r < 0)
-                        log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerOOM, ignoring: %m");
-        }
-        r = sd_bus_emit_signal(c->manager->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerExited", "soib",
-                               c->id, c->path, c->exit.status, c->exit.oom_killed);
-        if (r < 0)
-                log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerExited, ignoring: %m");
+        container_emit_exited(c);
 }
 
 /**
@@ -377,19 +331,12 @@ int container_remove_state(Container *c) {
  */
 void container_remove(Container *c) {
         Manager *m = c->manager;
-        int r;
 
         if (c->exported) {
-                r = sd_bus_emit_signal(m->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerDeleted", "so",
-                                       c->id, c->path);
-                if (r < 0)
-                        log_container_errno(LOG_WARNING, c->id, r, "Failed to emit ContainerDeleted, ignoring: %m");
-                r = sd_bus_emit_interfaces_removed(m->bus, c->path, CONTAINER_INTERFACE, NULL);
-                if (r < 0)
-                        log_container_errno(LOG_WARNING, c->id, r, "Failed to emit InterfacesRemoved, ignoring: %m");
+                container_emit_deleted(c);
                 c->exported = false;
                 m->n_containers--;
-                manager_container_count_changed(m);
+                manager_emit_count_changed(m);
                 log_container(LOG_INFO, c->id, "Container '%s' deleted.", c->id);
         }
 

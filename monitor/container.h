@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <errno.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
@@ -16,6 +17,18 @@
 
 #define CONTAINER_OBJECT_PREFIX "/org/berth/Monitor1/container"
 #define CONTAINER_INTERFACE "org.berth.Container1"
+
+/* What berthd is doing with a container; at most one thing at a time. */
+typedef enum ContainerOp {
+        CONTAINER_OP_NONE,
+        CONTAINER_OP_CREATING,  /* shim spawned, not READY yet: hidden from the bus */
+        CONTAINER_OP_STARTING,
+        CONTAINER_OP_DELETING,
+        CONTAINER_OP_DELETED,   /* the shim removed everything: only waiting to be freed */
+        CONTAINER_OP_CLEANING,  /* the shim is lost: the runtime's cleanup runs, then 255/shim-lost */
+        _CONTAINER_OP_MAX,
+        _CONTAINER_OP_INVALID = -EINVAL,
+} ContainerOp;
 
 /* A call forwarded to the shim on behalf of a client (or of berthd itself, request == NULL). */
 struct PendingCall {
@@ -35,11 +48,8 @@ struct Container {
         int dir_fd;
 
         ContainerState state;
-        bool creating;          /* shim spawned, not READY yet: hidden from the bus */
+        ContainerOp op;         /* what berthd is doing with it */
         bool exported;          /* InterfacesAdded sent */
-        bool starting;
-        bool deleting;
-        bool removed;           /* state dir gone, only waiting to be freed */
         sd_event_source *remove_source; /* frees it after a successful Delete */
 
         pid_t pid;
@@ -65,7 +75,6 @@ struct Container {
 
         bool exited;
         bool exit_signal_pending;
-        bool lost;              /* shim gone, runtime cleanup under way */
         ExitRecord exit;
         uint64_t started_at;
         uint64_t log_bytes_dropped;     /* output the shim's log driver could not write */
@@ -81,8 +90,9 @@ Container *container_free(Container *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Container *, container_free);
 
 bool container_is_alive(const Container *c);
+bool container_is_deleting(const Container *c);
+void container_op_end(Container *c, ContainerOp op);
 int container_export(Container *c, bool announce);
-void container_send_changed(Container *c, const char *property, ...) __attribute__((sentinel));
 
 int container_add_waiter(Container *c, sd_bus_message *request, sd_bus_error *error);
 int container_add_delete_waiter(Container *c, sd_bus_message *request, sd_bus_error *error);
@@ -124,6 +134,11 @@ int container_delete_without_shim(Container *c, sd_bus_message *request);
 RuntimeCleanup *runtime_cleanup_free(RuntimeCleanup *rc);
 
 /* container-dbus.c */
+void container_send_changed(Container *c, const char *property, ...) __attribute__((sentinel));
+void container_emit_created(Container *c);
+void container_emit_started(Container *c);
+void container_emit_exited(Container *c);
+void container_emit_deleted(Container *c);
 extern const sd_bus_vtable container_vtable[];
 int container_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                           void **found, sd_bus_error *error);

@@ -385,3 +385,15 @@ int manager_signature_filter(sd_bus_message *message, void *userdata, sd_bus_err
                                        "%s takes the arguments (%s), not (%s).", member, expected, signature ?: "");
         return r < 0 ? r : 1;
 }
+
+/**
+ * manager_emit_count_changed() - PropertiesChanged for ContainerCount
+ * @m: the manager
+ */
+void manager_emit_count_changed(Manager *m) {
+        int r;
+
+        r = sd_bus_emit_properties_changed(m->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerCount", NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit ContainerCount change, ignoring: %m");
+}

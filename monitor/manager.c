@@ -86,18 +86,6 @@ Container *manager_get_container(Manager *m, const char *id) {
 }
 
 /**
- * manager_container_count_changed() - emit PropertiesChanged for ContainerCount
- * @m: the manager
- */
-void manager_container_count_changed(Manager *m) {
-        int r;
-
-        r = sd_bus_emit_properties_changed(m->bus, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, "ContainerCount", NULL);
-        if (r < 0)
-                log_debug_errno(r, "Failed to emit ContainerCount change, ignoring: %m");
-}
-
-/**
  * manager_check_caller() - allow only privileged callers to change state
  * @m: the manager
  * @message: the call
@@ -253,7 +241,7 @@ static int manager_attach_shim(Manager *m, Container *c, pid_t pid) {
                 /* berthd died while this shim was creating or deleting: finish with nothing rather
                  * than half a container, once the killed shim is gone (shim-watch.c). */
                 log_container(LOG_WARNING, c->id, "Removing '%s', left half made or half deleted.", c->id);
-                c->deleting = true;
+                c->op = CONTAINER_OP_DELETING;
                 container_set_attaching(c, true);
                 container_kill_shim(c);
                 return 0;
@@ -339,7 +327,7 @@ static int manager_settle(Manager *m) {
 
         /* What is not known yet is said to be unknown; the shim's answer settles it later. */
         LIST_FOREACH(containers, c, m->containers)
-                if ((c->attaching || c->lost) && c->exported && !c->exited) {
+                if ((c->attaching || c->op == CONTAINER_OP_CLEANING) && c->exported && !c->exited) {
                         log_container(LOG_WARNING, c->id,
                                       "The shim of '%s' does not answer yet; its state is unknown until it does.",
                                       c->id);

@@ -53,10 +53,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_startup(Manager *m);
 int manager_run(Manager *m);
 Container *manager_get_container(Manager *m, const char *id);
-void manager_container_count_changed(Manager *m);
 int manager_check_caller(Manager *m, sd_bus_message *message, sd_bus_error *error);
 
 /* manager-dbus.c */
 extern const sd_bus_vtable manager_vtable[];
 int manager_get_container_or_error(Manager *m, const char *id, Container **ret, sd_bus_error *error);
 int manager_signature_filter(sd_bus_message *message, void *userdata, sd_bus_error *ret_error);
+void manager_emit_count_changed(Manager *m);

@@ -46,7 +46,7 @@ static void on_cleanup_exited(ProcessWatch *w, void *userdata) {
         Container *c = manager_get_container(rc->manager, rc->id);
 
         log_container(LOG_DEBUG, rc->id, "Runtime cleanup of '%s' finished.", rc->id);
-        if (c && c->lost)
+        if (c && c->op == CONTAINER_OP_CLEANING)
                 container_mark_lost(c);
         runtime_cleanup_free(rc);
 }

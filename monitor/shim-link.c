@@ -233,7 +233,7 @@ static int on_attach_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         int r;
 
         c->attach_source = sd_event_source_disable_unref(c->attach_source);
-        if (!container_shim_alive(c) || c->deleting)
+        if (!container_shim_alive(c) || container_is_deleting(c))
                 return 0;
         if (c->shim_bus && sd_bus_is_open(c->shim_bus) <= 0)
                 container_link_close(c);
@@ -289,7 +289,7 @@ int container_reattach(Container *c) {
 static int on_shim_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Container *c = userdata;
 
-        if (!container_shim_alive(c) || c->deleting)
+        if (!container_shim_alive(c) || container_is_deleting(c))
                 return 0;
         log_container(LOG_WARNING, c->id, "Lost the connection to the shim of '%s', reconnecting.", c->id);
         c->state_slot = sd_bus_slot_unref(c->state_slot);
@@ -335,7 +335,7 @@ static int on_shim_signal(sd_bus_message *message, void *userdata, sd_bus_error 
         /* Normally the Start reply says it first; after a restart in the middle of a Start only
          * this signal does. */
         if (sd_bus_message_is_signal(message, SHIM_INTERFACE, "Started") && c->state == CONTAINER_CREATED &&
-            !c->starting) {
+            c->op != CONTAINER_OP_STARTING) {
                 uint64_t started_at;
                 uint32_t pid;
 
@@ -425,7 +425,7 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         uint32_t pid;
         int r;
 
-        c->starting = false;
+        container_op_end(c, CONTAINER_OP_STARTING);
 
         e = sd_bus_message_get_error(reply);
         if (e) {
@@ -456,10 +456,10 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
 int container_start(Container *c, sd_bus_message *request) {
         int r;
 
-        c->starting = true;
+        c->op = CONTAINER_OP_STARTING;
         r = container_shim_call(c, request, "Start", on_start_reply, NULL);
         if (r < 0) {
-                c->starting = false;
+                container_op_end(c, CONTAINER_OP_STARTING);
                 return r;
         }
         return 0;
@@ -480,15 +480,16 @@ static int on_delete_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         int r;
 
         e = sd_bus_message_get_error(reply);
-        if (e && !c->removed && container_shim_alive(c)) {
-                c->deleting = false;
+        if (e && c->op != CONTAINER_OP_DELETED && container_shim_alive(c)) {
+                container_op_end(c, CONTAINER_OP_DELETING);
                 log_container(LOG_WARNING, c->id, "Deleting '%s' failed: %s", c->id, e->message);
                 container_answer_deletes(c, e);
                 return 0;
         }
 
-        c->removed = !e;
-        if (!c->removed)
+        if (!e)
+                c->op = CONTAINER_OP_DELETED;
+        if (c->op != CONTAINER_OP_DELETED)
                 return 0;       /* the shim died first: its pidfd finishes the work */
 
         /* The shim removed everything before it replied and exits now: answer, and forget the
@@ -510,11 +511,11 @@ static int on_delete_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
 int container_delete(Container *c, sd_bus_message *request, bool force, sd_bus_error *error) {
         int r;
 
-        if (!c->deleting) {
+        if (!container_is_deleting(c)) {
                 r = container_shim_call(c, NULL, "Delete", on_delete_reply, "b", force);
                 if (r < 0)
                         return r;
-                c->deleting = true;
+                c->op = CONTAINER_OP_DELETING;
         }
         return request ? container_add_delete_waiter(c, request, error) : 0;
 }

@@ -184,7 +184,7 @@ static int container_created(Container *c, const ReadyLine *ready) {
                                                           "Could not connect to the shim of '%s': %s", c->id,
                                                           strerror(-r));
                 container_kill_shim(c);
-                c->deleting = true;
+                c->op = CONTAINER_OP_DELETING;
                 return 0;
         }
 
@@ -309,7 +309,7 @@ int container_spawn_shim(Container *c, const int stdio_fds[3]) {
                 return r;
 
         ready_write = safe_close(ready_write);
-        c->creating = true;
+        c->op = CONTAINER_OP_CREATING;
 
         r = container_watch_shim(c, pid);
         if (r < 0) {

@@ -94,7 +94,7 @@ void container_shim_lost(Container *c) {
         log_container(LOG_WARNING, c->id, "Shim of '%s' is gone, the container is lost.", c->id);
 
         /* Reported as stopped only once its orphans are dead and the runtime forgot it. */
-        c->lost = true;
+        c->op = CONTAINER_OP_CLEANING;
         r = runtime_cleanup_start(c, NULL);
         if (r < 0) {
                 log_container_errno(LOG_WARNING, c->id, r, "Failed to delete runtime state, ignoring: %m");
@@ -114,7 +114,7 @@ void container_mark_lost(Container *c) {
         };
         int r;
 
-        c->lost = false;
+        container_op_end(c, CONTAINER_OP_CLEANING);
         if (c->exited)
                 return;
         if (c->dir_fd >= 0) {
@@ -143,15 +143,15 @@ static void on_shim_exited(ProcessWatch *w, void *userdata) {
         container_drain_shim_bus(c);
         container_link_close(c);
 
-        if (c->creating) {
+        if (c->op == CONTAINER_OP_CREATING) {
                 container_create_failed(c);
                 return;
         }
 
-        if (c->deleting) {
+        if (container_is_deleting(c)) {
                 /* The shim removed everything and exits after replying to Delete; if it died
                  * before, finish its work. */
-                if (!c->removed)
+                if (c->op != CONTAINER_OP_DELETED)
                         (void) container_delete_without_shim(c, NULL);
                 container_answer_deletes(c, NULL);
                 container_remove(c);
