@@ -18,6 +18,8 @@
 #define BERTH_ERROR_LIMIT_REACHED     "org.berth.Error.LimitReached"
 #define BERTH_ERROR_TIMEOUT           "org.berth.Error.Timeout"
 #define BERTH_ERROR_NOT_SUPPORTED     "org.berth.Error.NotSupported"
+#define BERTH_ERROR_PROCESS_EXISTS    "org.berth.Error.ProcessExists"
+#define BERTH_ERROR_NO_SUCH_PROCESS   "org.berth.Error.NoSuchProcess"
 
 /* X(name, errno) for every error name: one list for sd-bus's error map and for berth_error_errno(). */
 #define BERTH_ERROR_LIST(X)                                     \
@@ -32,7 +34,9 @@
         X(BERTH_ERROR_ACCESS_DENIED, EACCES)                    \
         X(BERTH_ERROR_LIMIT_REACHED, ENOSPC)                    \
         X(BERTH_ERROR_TIMEOUT, ETIMEDOUT)                       \
-        X(BERTH_ERROR_NOT_SUPPORTED, EOPNOTSUPP)
+        X(BERTH_ERROR_NOT_SUPPORTED, EOPNOTSUPP)                \
+        X(BERTH_ERROR_PROCESS_EXISTS, EEXIST)                   \
+        X(BERTH_ERROR_NO_SUCH_PROCESS, ESRCH)
 
 /* An error with a D-Bus name; both fields NULL when no error is set. */
 typedef struct BerthError {

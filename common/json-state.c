@@ -8,7 +8,8 @@
  *
  * container.json:  {"id":"...","bundle":"...","runtime":"...","runtime_root":"...",
  *                   "runtime_args":["..."],"log_driver":"file","log_path":"...","log_path_owned":true,
- *                   "labels":{"k":"v"},"terminal":false,"no_pivot_root":false,"created_at":N}
+ *                   "labels":{"k":"v"},"terminal":false,"open_stdin":false,"no_pivot_root":false,
+ *                   "created_at":N}
  * exit:            {"status":N,"signal":N,"reason":"exited","oom_killed":false,"finished_at":N} */
 
 #include <errno.h>
@@ -338,6 +339,7 @@ int container_config_to_json(const ContainerConfig *c, char **ret) {
             (r = add(obj, "log_path_owned", json_object_new_boolean(c->log_path_owned))) < 0 ||
             (r = add(obj, "labels", TAKE_PTR(labels))) < 0 ||
             (r = add(obj, "terminal", json_object_new_boolean(c->terminal))) < 0 ||
+            (r = add(obj, "open_stdin", json_object_new_boolean(c->open_stdin))) < 0 ||
             (r = add(obj, "no_pivot_root", json_object_new_boolean(c->no_pivot_root))) < 0 ||
             (r = add(obj, "created_at", json_object_new_int64((int64_t) c->created_at))) < 0)
                 return r;
@@ -384,6 +386,7 @@ int container_config_from_json(const char *text, ContainerConfig **ret) {
             (r = get_bool(obj, "log_path_owned", &c->log_path_owned)) < 0 ||
             (r = get_labels(obj, "labels", &c->labels)) < 0 ||
             (r = get_bool(obj, "terminal", &c->terminal)) < 0 ||
+            (r = get_bool(obj, "open_stdin", &c->open_stdin)) < 0 ||
             (r = get_bool(obj, "no_pivot_root", &c->no_pivot_root)) < 0 ||
             (r = get_int64(obj, "created_at", 0, INT64_MAX, &created_at)) < 0)
                 return r;

@@ -71,6 +71,7 @@ typedef struct ContainerConfig {
         bool log_path_owned;    /* berthd chose it: removed with the container */
         char **labels;          /* key, value, key, value, ... NULL */
         bool terminal;
+        bool open_stdin;        /* a stdin pipe that attach clients write to */
         bool no_pivot_root;
         uint64_t created_at;    /* µs, CLOCK_REALTIME */
 } ContainerConfig;

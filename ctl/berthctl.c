@@ -22,6 +22,7 @@ static const Command commands[] = {
         { "run",     ctl_cmd_run,     "Run a container in the foreground (or with -d in the background)" },
         { "create",  ctl_cmd_create,  "Create a container from an OCI bundle" },
         { "start",   ctl_cmd_start,   "Start created containers" },
+        { "exec",    ctl_cmd_exec,    "Run a command in a running container" },
         { "ps",      ctl_cmd_ps,      "List containers" },
         { "inspect", ctl_cmd_inspect, "Show everything about a container, as JSON" },
         { "logs",    ctl_cmd_logs,    "Print (and follow) a container's output" },

@@ -17,6 +17,9 @@ int ctl_cmd_pause(int argc, char *argv[]);
 int ctl_cmd_resume(int argc, char *argv[]);
 int ctl_cmd_wait(int argc, char *argv[]);
 
+/* ctl-exec.c: more processes in a running container. */
+int ctl_cmd_exec(int argc, char *argv[]);
+
 /* ctl-list.c: showing containers. */
 int ctl_cmd_ps(int argc, char *argv[]);
 int ctl_cmd_inspect(int argc, char *argv[]);

@@ -1,12 +1,15 @@
-/* The org.berth.Container1 face of a container: properties, methods, object lookup. The
+/* The org.berth.Container1 face of a container: properties, methods, object lookup, and every
+ * signal about containers (the model in container.c calls container_emit_*()). The
  * manager's by-id methods (StartContainer, ...) land in the same method_container_*() handlers. */
 
 #include <signal.h>
+#include <stdarg.h>
 
 #include "bus-error.h"
 #include "container.h"
 #include "log.h"
 #include "manager.h"
+#include "process.h"
 
 /**
  * container_path_new() - the object path of a container id
@@ -483,19 +486,33 @@ int container_node_enumerator(sd_bus *bus, const char *path, void *userdata, cha
                               sd_bus_error *error) {
         _cleanup_strv_free_ char **l = NULL;
         Manager *m = userdata;
-        size_t n = 0;
+        size_t n = 0, allocated = 0;
 
-        l = calloc(m->n_containers + 1, sizeof(char *));
+        /* Containers, and below them their exec processes. */
+        LIST_FOREACH(containers, c, m->containers) {
+                if (!c->exported)
+                        continue;
+                allocated++;
+                LIST_FOREACH(processes, p, c->processes)
+                        allocated += p->exported;
+        }
+        l = calloc(allocated + 1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
 
         LIST_FOREACH(containers, c, m->containers) {
-                if (!c->exported || n >= m->n_containers)
+                if (!c->exported)
                         continue;
                 l[n] = strdup(c->path);
-                if (!l[n])
+                if (!l[n++])
                         return -ENOMEM;
-                n++;
+                LIST_FOREACH(processes, p, c->processes) {
+                        if (!p->exported)
+                                continue;
+                        l[n] = strdup(p->path);
+                        if (!l[n++])
+                                return -ENOMEM;
+                }
         }
 
         *nodes = TAKE_PTR(l);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "manager.h"
 #include "path-util.h"
+#include "process.h"
 
 /**
  * container_new() - allocate a container and link it into the manager
@@ -55,9 +56,7 @@ static void container_fail_pending(Container *c) {
                         (void) sd_bus_reply_method_errorf(p->request, BERTH_ERROR_NO_SUCH_CONTAINER,
                                                           "Container '%s' went away.", c->id);
                 LIST_REMOVE(calls, c->calls, p);
-                sd_bus_slot_unref(p->slot);
-                sd_bus_message_unref(p->request);
-                free(p);
+                pending_call_free(p);
         }
 
         LIST_FOREACH_SAFE(waiters, w, n, c->waiters) {
@@ -93,6 +92,17 @@ static void container_fail_pending(Container *c) {
 }
 
 /**
+ * pending_call_free() - free a forwarded call (unlinked already)
+ * @p: the call
+ */
+void pending_call_free(PendingCall *p) {
+        sd_bus_slot_unref(p->slot);
+        sd_bus_message_unref(p->request);
+        free(p->exec_id);
+        free(p);
+}
+
+/**
  * container_free() - unlink and free a container; pending clients get an error reply
  * @c: the container, may be NULL
  *
@@ -102,6 +112,8 @@ Container *container_free(Container *c) {
         if (!c)
                 return NULL;
 
+        while (c->processes)
+                process_free(c->processes);
         container_fail_pending(c);
 
         if (c->manager)
@@ -332,6 +344,7 @@ int container_remove_state(Container *c) {
 void container_remove(Container *c) {
         Manager *m = c->manager;
 
+        container_remove_processes(c);
         if (c->exported) {
                 container_emit_deleted(c);
                 c->exported = false;

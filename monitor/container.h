@@ -36,6 +36,7 @@ struct PendingCall {
         sd_bus_message *request;
         sd_bus_slot *slot;
         sd_bus_message_handler_t done;
+        char *exec_id;                  /* the exec process the call is about, or NULL */
         LIST_FIELDS(PendingCall, calls);
 };
 
@@ -83,6 +84,7 @@ struct Container {
         PendingCall *calls;
         Waiter *waiters;
         Waiter *delete_waiters;  /* Delete calls, all answered when the one delete finishes */
+        Process *processes;      /* exec processes (process.c) */
 };
 
 int container_new(Manager *m, const char *id, ContainerConfig *config, Container **ret);
@@ -115,8 +117,12 @@ int container_reattach(Container *c);
 void container_link_close(Container *c);
 void container_set_attaching(Container *c, bool attaching);
 int container_sync_state_async(Container *c);
+int container_shim_new_call(Container *c, const char *member, sd_bus_message **ret);
+int container_shim_call_message(Container *c, sd_bus_message *request, sd_bus_message *m,
+                                sd_bus_message_handler_t done, const char *exec_id);
 int container_shim_call(Container *c, sd_bus_message *request, const char *member,
                         sd_bus_message_handler_t done, const char *types, ...);
+void pending_call_free(PendingCall *p);
 int container_start(Container *c, sd_bus_message *request);
 int container_delete(Container *c, sd_bus_message *request, bool force, sd_bus_error *error);
 
@@ -127,6 +133,23 @@ bool container_is_our_shim(const Container *c, pid_t pid);
 void container_kill_shim(Container *c);
 void container_shim_lost(Container *c);
 void container_mark_lost(Container *c);
+
+/* container-exec.c */
+int container_exec(Container *c, const char *exec_id, const char *process_json, bool terminal, bool open_stdin,
+                   const int stdio[3], bool start, sd_bus_message *request, Process **ret);
+
+/* container-io.c */
+int container_open_attach(Container *c, const char *exec_id, sd_bus_message *request, sd_bus_error *error);
+int container_resize_terminal(Container *c, const char *exec_id, uint32_t columns, uint32_t rows,
+                              sd_bus_message *request, sd_bus_error *error);
+int container_close_stdin(Container *c, const char *exec_id, sd_bus_message *request, sd_bus_error *error);
+int process_start(Process *p, sd_bus_message *request);
+int process_kill(Process *p, int sig, sd_bus_message *request);
+int process_delete(Process *p, sd_bus_message *request);
+int container_on_process_signal(Container *c, sd_bus_message *message);
+int container_sync_processes(Container *c);
+void container_processes_lost(Container *c);
+void container_remove_processes(Container *c);
 
 /* runtime-cleanup.c */
 int runtime_cleanup_start(Container *c, sd_bus_message *request);

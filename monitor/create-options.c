@@ -11,6 +11,7 @@ static const BusOption create_options_table[] = {
         { "Runtime", "s", offsetof(CreateOptions, runtime) },
         { "RuntimeArgs", "as", offsetof(CreateOptions, runtime_args) },
         { "Terminal", "b", offsetof(CreateOptions, terminal) },
+        { "OpenStdin", "b", offsetof(CreateOptions, open_stdin) },
         { "Stdin", "h", offsetof(CreateOptions, stdio_fds[0]) },
         { "Stdout", "h", offsetof(CreateOptions, stdio_fds[1]) },
         { "Stderr", "h", offsetof(CreateOptions, stdio_fds[2]) },
@@ -53,8 +54,6 @@ int create_options_check(const CreateOptions *o, int state_dir_fd, LogDriver *re
         LogDriver d = LOG_DRIVER_FILE;
         int r;
 
-        if (o->terminal)
-                return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED, "Terminal containers are not supported yet.");
         if (o->restore_from)
                 return sd_bus_error_setf(error, BERTH_ERROR_NOT_SUPPORTED, "RestoreFrom is not supported yet.");
         if (o->log_max_size > 0)

@@ -15,6 +15,7 @@ typedef struct CreateOptions {
         int start;
         int no_pivot_root;
         int terminal;
+        int open_stdin;
         uint64_t log_max_size;
         const char *restore_from;
         int stdio_fds[3];               /* Stdin, Stdout, Stderr; -EBADF when not given */

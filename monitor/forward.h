@@ -7,3 +7,5 @@ typedef struct PendingCall PendingCall;
 typedef struct RuntimeCleanup RuntimeCleanup;
 typedef struct Waiter Waiter;
 typedef struct WaitClient WaitClient;
+typedef struct Process Process;
+typedef struct ExecSync ExecSync;

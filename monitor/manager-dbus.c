@@ -8,11 +8,15 @@
 #include "bus-error.h"
 #include "caller-path.h"
 #include "container.h"
+#include "bus-options.h"
 #include "create-options.h"
+#include "exec-sync.h"
 #include "fd-util.h"
 #include "log.h"
 #include "manager.h"
 #include "path-util.h"
+#include "process-spec.h"
+#include "process.h"
 
 /**
  * manager_get_container_or_error() - look up a container by id, with a named error if missing
@@ -72,20 +76,43 @@ static int build_config(Manager *m, const char *id, const char *bundle, CreateOp
         }
         cfg->no_pivot_root = o->no_pivot_root;
         cfg->terminal = o->terminal;
+        cfg->open_stdin = o->open_stdin;
         cfg->created_at = now_usec(CLOCK_REALTIME);
 
         *ret = TAKE_PTR(cfg);
         return 0;
 }
 
-static int validate_bundle(const char *bundle, sd_bus_error *error) {
+/* runc takes the terminal from the bundle: the option must say the same, or nothing would work as
+ * asked. The sentence says what to do. */
+static int check_bundle_terminal(const char *bundle, json_object *config, bool terminal, sd_bus_error *error) {
+        json_object *process, *t;
+        bool wants;
+
+        wants = json_object_object_get_ex(config, "process", &process) &&
+                json_object_object_get_ex(process, "terminal", &t) && json_object_get_boolean(t);
+        if (wants && !terminal)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                                         "The bundle '%s' asks for a terminal (\"terminal\": true in config.json): "
+                                         "create the container with Terminal=true (berthctl run -t, -it), or set "
+                                         "\"terminal\": false in its config.json.", bundle);
+        if (!wants && terminal)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                                         "Terminal=true, but the bundle '%s' runs its process without one: set "
+                                         "\"terminal\": true in its config.json, or create it without a terminal.",
+                                         bundle);
+        return 0;
+}
+
+static int validate_bundle(const char *bundle, bool terminal, sd_bus_error *error) {
+        _cleanup_json_ json_object *config = NULL;
         _cleanup_free_ char *reason = NULL;
         int r;
 
-        r = bundle_validate(bundle, NULL, &reason);
+        r = bundle_validate(bundle, &config, &reason);
         switch (r) {
         case 0:
-                return 0;
+                return check_bundle_terminal(bundle, config, terminal, error);
         case -EINVAL:
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_BUNDLE,
                                          "Bundle '%s' is not an absolute path.", bundle);
@@ -165,7 +192,7 @@ static int method_create_container(sd_bus_message *message, void *userdata, sd_b
                 return r;
         if (manager_get_container(m, id))
                 return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_EXISTS, "Container '%s' exists already.", id);
-        r = validate_bundle(bundle, error);
+        r = validate_bundle(bundle, o.terminal, error);
         if (r < 0)
                 return r;
         r = create_options_check(&o, m->state_dir_fd, &driver, error);
@@ -236,6 +263,180 @@ static int method_resume_container(sd_bus_message *message, void *userdata, sd_b
 
 static int method_wait_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         return method_by_id(message, userdata, method_container_wait, error);
+}
+
+/* Exec processes need a running container whose shim answers. */
+static int container_check_exec(Container *c, sd_bus_error *error) {
+        if (container_is_deleting(c))
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE, "Container '%s' is being deleted.", c->id);
+        if (c->state != CONTAINER_RUNNING)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE,
+                                         "Container '%s' is %s; processes run only in a running container.", c->id,
+                                         container_state_to_string(c->state));
+        if (c->attaching || !c->shim_bus)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_STATE,
+                                         "The shim of '%s' does not answer yet; berthd keeps trying.", c->id);
+        return 0;
+}
+
+typedef struct ExecOptions {
+        int start;
+        int open_stdin;
+        int stdio_fds[3];
+} ExecOptions;
+
+static const BusOption exec_options_table[] = {
+        { "Start", "b", offsetof(ExecOptions, start) },
+        { "OpenStdin", "b", offsetof(ExecOptions, open_stdin) },
+        { "Stdin", "h", offsetof(ExecOptions, stdio_fds[0]) },
+        { "Stdout", "h", offsetof(ExecOptions, stdio_fds[1]) },
+        { "Stderr", "h", offsetof(ExecOptions, stdio_fds[2]) },
+        BUS_OPTIONS_END
+};
+
+static void exec_options_done(ExecOptions *o) {
+        bus_options_done(exec_options_table, o);
+}
+
+static int method_exec_process(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(exec_options_done) ExecOptions o = { .start = true, .stdio_fds = { -EBADF, -EBADF, -EBADF } };
+        _cleanup_free_ char *json = NULL;
+        const char *id, *exec_id, *process_json;
+        Manager *m = userdata;
+        Container *c;
+        Process *p;
+        bool terminal;
+        int r;
+
+        r = manager_check_caller(m, message, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "sss", &id, &exec_id, &process_json);
+        if (r < 0)
+                return r;
+        r = manager_get_container_or_error(m, id, &c, error);
+        if (r < 0)
+                return r;
+        if (!exec_id_is_valid(exec_id, false))
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ID,
+                                         "Invalid exec id '%s': use 1-128 of [A-Za-z0-9_.-], starting with a "
+                                         "letter or digit.", exec_id);
+        r = bus_options_read(message, exec_options_table, &o, error);
+        if (r < 0)
+                return r;
+        r = container_check_exec(c, error);
+        if (r < 0)
+                return r;
+        if (container_get_process(c, exec_id))
+                return sd_bus_error_setf(error, BERTH_ERROR_PROCESS_EXISTS,
+                                         "Container '%s' has a process '%s' already.", id, exec_id);
+        r = process_spec_build(c->config->bundle, process_json, &json, &terminal, error);
+        if (r < 0)
+                return r;
+        r = container_exec(c, exec_id, json, terminal, o.open_stdin, o.stdio_fds, o.start, message, &p);
+        return r < 0 ? r : 1;
+}
+
+/* The (s id, s exec_id) methods: look the process up, then do what its own method does. */
+static int method_by_process(sd_bus_message *message, Manager *m, sd_bus_message_handler_t handler,
+                             sd_bus_error *error) {
+        const char *id, *exec_id;
+        Container *c;
+        Process *p;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &id, &exec_id);
+        if (r < 0)
+                return r;
+        r = manager_get_container_or_error(m, id, &c, error);
+        if (r < 0)
+                return r;
+        p = exec_id_is_valid(exec_id, false) ? container_get_process(c, exec_id) : NULL;
+        if (!p || !p->exported)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_PROCESS, "Container '%s' has no process '%s'.",
+                                         id, exec_id);
+        return handler(message, p, error);
+}
+
+static int method_start_process(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_by_process(message, userdata, method_process_start, error);
+}
+
+static int method_delete_process(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_by_process(message, userdata, method_process_delete, error);
+}
+
+/* The I/O methods: (s id, s exec_id, ...); reading the container's I/O is a change as well. */
+static int io_lookup(sd_bus_message *message, Manager *m, Container **ret_c, const char **ret_exec_id,
+                     sd_bus_error *error) {
+        const char *id;
+        int r;
+
+        r = manager_check_caller(m, message, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "ss", &id, ret_exec_id);
+        if (r < 0)
+                return r;
+        return manager_get_container_or_error(m, id, ret_c, error);
+}
+
+static int method_open_attach(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *exec_id;
+        Container *c;
+        int r;
+
+        r = io_lookup(message, userdata, &c, &exec_id, error);
+        if (r < 0)
+                return r;
+        return container_open_attach(c, exec_id, message, error);
+}
+
+static int method_resize_terminal(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *exec_id;
+        uint32_t columns, rows;
+        Container *c;
+        int r;
+
+        r = io_lookup(message, userdata, &c, &exec_id, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "uu", &columns, &rows);
+        if (r < 0)
+                return r;
+        return container_resize_terminal(c, exec_id, columns, rows, message, error);
+}
+
+static int method_close_stdin(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *exec_id;
+        Container *c;
+        int r;
+
+        r = io_lookup(message, userdata, &c, &exec_id, error);
+        if (r < 0)
+                return r;
+        return container_close_stdin(c, exec_id, message, error);
+}
+
+static int method_exec_sync(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *id, *process_json;
+        Manager *m = userdata;
+        Container *c;
+        int r;
+
+        r = manager_check_caller(m, message, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "ss", &id, &process_json);
+        if (r < 0)
+                return r;
+        r = manager_get_container_or_error(m, id, &c, error);
+        if (r < 0)
+                return r;
+        r = container_check_exec(c, error);
+        if (r < 0)
+                return r;
+        return exec_sync_start(c, process_json, message, error);
 }
 
 static int method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -331,11 +532,30 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("ListContainers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssuio)", containers),
                                 method_list_containers, SD_BUS_VTABLE_UNPRIVILEGED),
 
+        SD_BUS_METHOD_WITH_ARGS("ExecProcess",
+                                SD_BUS_ARGS("s", id, "s", exec_id, "s", process_json, "a{sv}", options),
+                                SD_BUS_RESULT("o", process), method_exec_process, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartProcess", SD_BUS_ARGS("s", id, "s", exec_id), SD_BUS_NO_RESULT,
+                                method_start_process, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DeleteProcess", SD_BUS_ARGS("s", id, "s", exec_id), SD_BUS_NO_RESULT,
+                                method_delete_process, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ExecSync", SD_BUS_ARGS("s", id, "s", process_json, "a{sv}", options),
+                                SD_BUS_RESULT("i", status, "ay", stdout, "ay", stderr), method_exec_sync,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_METHOD_WITH_ARGS("OpenAttach", SD_BUS_ARGS("s", id, "s", exec_id), SD_BUS_RESULT("h", socket),
+                                method_open_attach, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResizeTerminal", SD_BUS_ARGS("s", id, "s", exec_id, "u", columns, "u", rows),
+                                SD_BUS_NO_RESULT, method_resize_terminal, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CloseStdin", SD_BUS_ARGS("s", id, "s", exec_id), SD_BUS_NO_RESULT,
+                                method_close_stdin, SD_BUS_VTABLE_UNPRIVILEGED),
+
         SD_BUS_SIGNAL_WITH_ARGS("ContainerCreated", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ContainerStarted", SD_BUS_ARGS("s", id, "o", path, "u", pid), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ContainerExited", SD_BUS_ARGS("s", id, "o", path, "i", status, "b", oom_killed), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ContainerDeleted", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ContainerOOM", SD_BUS_ARGS("s", id, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ProcessExited", SD_BUS_ARGS("s", id, "s", exec_id, "i", status), 0),
         SD_BUS_VTABLE_END
 };
 
@@ -371,9 +591,14 @@ int manager_signature_filter(sd_bus_message *message, void *userdata, sd_bus_err
 
         if (streq(path, MANAGER_OBJECT_PATH) && (!interface || streq(interface, MANAGER_INTERFACE)))
                 expected = vtable_method_signature(manager_vtable, member);
-        else if (strneq(path, CONTAINER_OBJECT_PREFIX "/", strlen(CONTAINER_OBJECT_PREFIX "/")) &&
-                 (!interface || streq(interface, CONTAINER_INTERFACE)))
-                expected = vtable_method_signature(container_vtable, member);
+        else if (strneq(path, CONTAINER_OBJECT_PREFIX "/", strlen(CONTAINER_OBJECT_PREFIX "/"))) {
+                bool is_process = strstr(path + strlen(CONTAINER_OBJECT_PREFIX "/"), "/process/");
+
+                if (is_process && (!interface || streq(interface, PROCESS_INTERFACE)))
+                        expected = vtable_method_signature(process_vtable, member);
+                else if (!is_process && (!interface || streq(interface, CONTAINER_INTERFACE)))
+                        expected = vtable_method_signature(container_vtable, member);
+        }
         if (!expected)
                 return 0;
 

@@ -17,6 +17,8 @@
 #include "manager.h"
 #include "path-util.h"
 #include "shim-protocol.h"
+#include "exec-sync.h"
+#include "process.h"
 #include "waiter.h"
 
 /**
@@ -56,6 +58,8 @@ Manager *manager_free(Manager *m) {
                 container_free(m->containers);
         while (m->cleanups)
                 runtime_cleanup_free(m->cleanups);
+        while (m->exec_syncs)
+                exec_sync_free(m->exec_syncs);
         while (m->wait_clients)
                 wait_client_free(m->wait_clients);
 
@@ -218,6 +222,10 @@ static int manager_add_objects(Manager *m) {
                                        container_vtable, container_object_find, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add container objects: %m");
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, CONTAINER_OBJECT_PREFIX, PROCESS_INTERFACE, process_vtable,
+                                       process_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add process objects: %m");
         r = sd_bus_add_node_enumerator(m->bus, NULL, CONTAINER_OBJECT_PREFIX, container_node_enumerator, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add node enumerator: %m");

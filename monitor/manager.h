@@ -41,6 +41,8 @@ struct Manager {
         Container *containers;
         RuntimeCleanup *cleanups;   /* background runtime deletes */
         WaitClient *wait_clients;   /* bus peers with calls waiting (waiter.c) */
+        ExecSync *exec_syncs;       /* ExecSync calls under way */
+        uint64_t exec_sync_counter; /* names their processes */
         bool shutting_down;
         unsigned n_containers;  /* exported ones */
         unsigned n_attaching;   /* containers waiting for their shim's first answer */

@@ -124,6 +124,7 @@ static int on_state_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         }
         if (c->attaching) {
                 container_set_attaching(c, false);
+                (void) container_sync_processes(c);
                 log_container(LOG_INFO, c->id, "Attached to container '%s' (%s), shim pid %d.", c->id,
                               container_state_to_string(c->state), (int) c->shim_pid);
         }
@@ -323,6 +324,8 @@ static int on_shim_signal(sd_bus_message *message, void *userdata, sd_bus_error 
 
         if (sd_bus_message_is_signal(message, SHIM_INTERFACE, "Exited"))
                 return on_shim_exited_signal(c, message);
+        if (container_on_process_signal(c, message))
+                return 0;
 
         if (sd_bus_message_is_signal(message, SHIM_INTERFACE, "LogDropped")) {
                 uint64_t dropped;
@@ -364,10 +367,60 @@ static int on_shim_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
         if (r < 0)
                 log_container_errno(LOG_DEBUG, c->id, r, "Failed to reply, ignoring: %m");
 
-        sd_bus_slot_unref(p->slot);
-        sd_bus_message_unref(p->request);
-        free(p);
+        pending_call_free(p);
         return 0;
+}
+
+/**
+ * container_shim_call_message() - send a call built on the shim's bus; the reply goes to @done or
+ * back to @request
+ * @c: the container
+ * @request: the client's call to answer (may be NULL)
+ * @m: the call, from container_shim_new_call()
+ * @done: handler called with the reply and the PendingCall as userdata, or NULL to forward the
+ *        shim's empty reply or error to @request unchanged
+ * @exec_id: the exec process the call is about (kept in the PendingCall), or NULL
+ */
+int container_shim_call_message(Container *c, sd_bus_message *request, sd_bus_message *m,
+                                sd_bus_message_handler_t done, const char *exec_id) {
+        PendingCall *p;
+        int r;
+
+        p = calloc(1, sizeof(PendingCall));
+        if (!p)
+                return -ENOMEM;
+        p->container = c;
+        p->done = done;
+        if (exec_id) {
+                p->exec_id = strdup(exec_id);
+                if (!p->exec_id) {
+                        free(p);
+                        return -ENOMEM;
+                }
+        }
+
+        /* The runtime may take a while; the shim enforces its own timeout on it. */
+        r = sd_bus_call_async(c->shim_bus, &p->slot, m, on_shim_reply, p, 300 * USEC_PER_SEC);
+        if (r < 0) {
+                free(p->exec_id);
+                free(p);
+                return r;
+        }
+        p->request = sd_bus_message_ref(request);
+        LIST_PREPEND(calls, c->calls, p);
+        return 0;
+}
+
+/**
+ * container_shim_new_call() - a call of the org.berth.Shim1 method @member, to fill in and send
+ * @c: the container, attached
+ * @member: the method
+ * @ret: the message
+ */
+int container_shim_new_call(Container *c, const char *member, sd_bus_message **ret) {
+        if (!c->shim_bus)
+                return -ENOTCONN;
+        return sd_bus_message_new_method_call(c->shim_bus, ret, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, member);
 }
 
 /**
@@ -375,21 +428,16 @@ static int on_shim_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
  * @c: the container
  * @request: the client's call to answer (may be NULL)
  * @member: the org.berth.Shim1 method
- * @done: handler called with the reply and the PendingCall as userdata, or NULL to forward the
- *        shim's empty reply or error to @request unchanged
+ * @done: as for container_shim_call_message()
  * @types: signature of the arguments that follow, or NULL
  */
 int container_shim_call(Container *c, sd_bus_message *request, const char *member,
                         sd_bus_message_handler_t done, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        PendingCall *p;
         va_list ap;
         int r;
 
-        if (!c->shim_bus)
-                return -ENOTCONN;
-
-        r = sd_bus_message_new_method_call(c->shim_bus, &m, NULL, SHIM_OBJECT_PATH, SHIM_INTERFACE, member);
+        r = container_shim_new_call(c, member, &m);
         if (r < 0)
                 return r;
         if (types) {
@@ -399,22 +447,7 @@ int container_shim_call(Container *c, sd_bus_message *request, const char *membe
                 if (r < 0)
                         return r;
         }
-
-        p = calloc(1, sizeof(PendingCall));
-        if (!p)
-                return -ENOMEM;
-        p->container = c;
-        p->done = done;
-
-        /* The runtime may take a while; the shim enforces its own timeout on it. */
-        r = sd_bus_call_async(c->shim_bus, &p->slot, m, on_shim_reply, p, 300 * USEC_PER_SEC);
-        if (r < 0) {
-                free(p);
-                return r;
-        }
-        p->request = sd_bus_message_ref(request);
-        LIST_PREPEND(calls, c->calls, p);
-        return 0;
+        return container_shim_call_message(c, request, m, done, NULL);
 }
 
 static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {

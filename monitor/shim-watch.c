@@ -165,6 +165,8 @@ static void on_shim_exited(ProcessWatch *w, void *userdata) {
                 return;
         }
 
+        /* Exec processes first: every ProcessExited comes before the container's exit. */
+        container_processes_lost(c);
         if (!c->exited)
                 container_shim_lost(c);
         c->shim_pid = 0;

@@ -283,6 +283,29 @@ START_TEST(test_errors_option_types) {
 }
 END_TEST
 
+/* runc takes the terminal from the bundle: a mismatch with the Terminal option is refused with a
+ * sentence that says what to do (a bundle from `runc spec` has "terminal": true). */
+START_TEST(test_errors_terminal_mismatch) {
+        _cleanup_free_ char *tty = harness_make_bundle("tty", "sh", NULL), *plain = NULL;
+        _cleanup_free_ char *cfg = harness_xasprintf("%s/config.json", tty);
+        _cleanup_free_ char *cmd = harness_xasprintf(
+                "import json,sys; p=sys.argv[1]; c=json.load(open(p)); c['process']['terminal']=True; "
+                "json.dump(c, open(p,'w'))");
+        char *argv[] = { (char *) "python3", (char *) "-c", cmd, cfg, NULL };
+        sd_bus_message *m;
+
+        free(start_bystander());
+        ck_assert_int_eq(harness_run(NULL, argv), 0);
+        m = harness_create_begin("tty", tty);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, "berthctl run -t");
+
+        plain = harness_make_bundle("plain", "true", NULL);
+        m = harness_create_begin("plain", plain);
+        harness_create_option(m, "Terminal", "b", 1);
+        harness_assert_create_fails(m, BERTH_ERROR_INVALID_ARGUMENT, "without one");
+}
+END_TEST
+
 START_TEST(test_errors_signals) {
         free(start_bystander());
         _cleanup_free_ char *path = harness_container_path("bystander"), *state = NULL;
@@ -328,6 +351,7 @@ static Suite *errors_suite(void) {
         tcase_add_test(tc, test_errors_start_twice);
         tcase_add_test(tc, test_errors_delete_running);
         tcase_add_test(tc, test_errors_option_types);
+        tcase_add_test(tc, test_errors_terminal_mismatch);
         tcase_add_test(tc, test_errors_signals);
         suite_add_tcase(s, tc);
         return s;
